@@ -1,0 +1,133 @@
+/**
+ * The CLI entry point: parse flags, read the environment once, call one command, print.
+ * Errors are caught here and only here, printed as one line (the stack with --debug), and
+ * mapped to the exit status table in README.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ExitStatus, ImgfactoryError, UsageError } from '../errors.js';
+import type { Command, CommandContext, Io } from './command.js';
+import { commands } from './commands/index.js';
+
+const GLOBAL_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  debug: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function topHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'imgfactory: trusted base images from Debian-signed packages',
+    '',
+    'Usage: imgfactory <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Global options:',
+    '  --json     machine-readable output on stdout',
+    '  --debug    print the stack trace of an error',
+    '  --help     help for a command (imgfactory <command> --help)',
+    '  --version  print the version',
+    '',
+    'Exit status: 0 ok, 1 verification failed, 2 usage or invalid recipe, 3 internal error,',
+    '             4 external tool failed, 5 registry or network failure.',
+  ].join('\n');
+}
+
+function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+  // Longest match first: `archive verify` before `archive`.
+  const sorted = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
+  for (const c of sorted) {
+    const words = c.name.split(' ');
+    if (words.every((w, i) => argv[i] === w)) return { command: c, rest: argv.slice(words.length) };
+  }
+  return undefined;
+}
+
+function commandHelp(c: Command): string {
+  return `${c.help}\n\nGlobal options: --json, --debug, --help`;
+}
+
+export interface MainOptions {
+  io?: Io;
+  env?: Readonly<Record<string, string | undefined>>;
+  cwd?: string;
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+};
+
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
+  const io = options.io ?? defaultIo;
+  const debug = argv.includes('--debug');
+  try {
+    if (argv[0] === '--version' || argv[0] === '-V') {
+      io.out(version());
+      return ExitStatus.ok;
+    }
+    if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+      io.out(topHelp());
+      return argv.length === 0 ? ExitStatus.usage : ExitStatus.ok;
+    }
+    const found = findCommand(argv);
+    if (!found) {
+      const group = commands.filter((c) => c.name.startsWith(`${argv[0]} `));
+      if (group.length > 0) {
+        io.err(`imgfactory ${argv[0]}: choose one of: ${group.map((c) => c.name).join(', ')}`);
+        return ExitStatus.usage;
+      }
+      throw new UsageError('UNKNOWN_COMMAND', `unknown command "${argv[0]}" (see imgfactory --help)`);
+    }
+    const { command, rest } = found;
+    let parsed: ReturnType<typeof parseArgs>;
+    try {
+      parsed = parseArgs({
+        args: rest,
+        options: { ...GLOBAL_OPTIONS, ...command.options },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (cause) {
+      throw new UsageError('BAD_OPTION', `${command.name}: ${(cause as Error).message.split('\n')[0]}`, { cause });
+    }
+    if (parsed.values.help === true) {
+      io.out(commandHelp(command));
+      return ExitStatus.ok;
+    }
+    if (parsed.positionals.length < (command.minPositionals ?? 0)) {
+      throw new UsageError('MISSING_ARGUMENT', `${command.name}: missing argument (see imgfactory ${command.name} --help)`);
+    }
+    const ctx: CommandContext = {
+      values: parsed.values as CommandContext['values'],
+      positionals: parsed.positionals,
+      io,
+      env: options.env ?? process.env,
+      cwd: options.cwd ?? process.cwd(),
+      json: parsed.values.json === true,
+    };
+    return (await command.run(ctx)) ?? ExitStatus.ok;
+  } catch (e) {
+    return reportError(e, io, debug);
+  }
+}
+
+export function reportError(e: unknown, io: Io, debug: boolean): number {
+  if (e instanceof ImgfactoryError) {
+    for (const line of e.message.split('\n')) io.err(`error: ${line}`);
+    if (debug) io.err(`[${e.code}] ${e.stack ?? ''}${e.cause ? `\ncaused by: ${(e.cause as Error)?.stack ?? String(e.cause)}` : ''}`);
+    return e.exitStatus;
+  }
+  const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  io.err(`error: internal: ${message}${debug ? '' : ' (run with --debug for the stack trace)'}`);
+  if (debug && e instanceof Error) io.err(e.stack ?? '');
+  return ExitStatus.internal;
+}

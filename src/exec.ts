@@ -1,0 +1,104 @@
+/**
+ * The one subprocess runner. argv arrays only (never a re-split command string); failures
+ * carry the tail of stderr so a one-line CLI error is still actionable.
+ */
+import { execa } from 'execa';
+import { ExecError, type ExecErrorCode } from './errors.js';
+
+export interface RunOptions {
+  /** Error code to raise when the command exits non-zero. */
+  failCode?: ExecErrorCode;
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Replace the environment instead of extending it (keeps builds hermetic). */
+  extendEnv?: boolean;
+  input?: string | Buffer;
+  /** Called with each stderr/stdout line as it arrives, for progress output. */
+  onLine?: (line: string) => void;
+  timeoutMs?: number;
+  /** Exit codes that are not failures (e.g. diff-like tools). */
+  okExitCodes?: number[];
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const STDERR_TAIL_LINES = 6;
+
+export function stderrTail(stderr: string, lines = STDERR_TAIL_LINES): string {
+  return stderr.trim().split('\n').slice(-lines).join(' | ');
+}
+
+export async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new ExecError('COMMAND_FAILED', 'empty command');
+  const ok = new Set([0, ...(options.okExitCodes ?? [])]);
+  const child = execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: options.extendEnv ?? true,
+    input: options.input,
+    reject: false,
+    stripFinalNewline: false,
+    timeout: options.timeoutMs,
+    cancelSignal: options.signal,
+    lines: false,
+    all: false,
+  });
+  if (options.onLine) {
+    const onLine = options.onLine;
+    const relay = (stream: NodeJS.ReadableStream | null) => {
+      let pending = '';
+      stream?.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('utf8');
+        const parts = pending.split(/\r?\n/);
+        pending = parts.pop() ?? '';
+        for (const p of parts) if (p.trim()) onLine(p);
+      });
+    };
+    relay(child.stdout);
+    relay(child.stderr);
+  }
+  const result = await child;
+  if (result.failed && (result.exitCode === undefined || !ok.has(result.exitCode))) {
+    if ((result as { code?: string }).code === 'ENOENT') {
+      throw new ExecError('TOOL_MISSING', `${file} is not installed (apt-get install ${toolPackage(file)})`, {
+        details: { argv: [...argv] },
+      });
+    }
+    const why = result.timedOut
+      ? `timed out after ${options.timeoutMs} ms`
+      : result.isCanceled
+        ? 'cancelled'
+        : `exit ${result.exitCode ?? result.signal}`;
+    const tail = stderrTail(String(result.stderr ?? ''));
+    throw new ExecError(options.failCode ?? 'COMMAND_FAILED', `${file} failed (${why})${tail ? `: ${tail}` : ''}`, {
+      details: { argv: [...argv], exitCode: result.exitCode, stderrTail: tail },
+    });
+  }
+  return {
+    exitCode: result.exitCode ?? 0,
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+  };
+}
+
+/** Debian package that ships a tool, for a helpful "not installed" message. */
+function toolPackage(file: string): string {
+  const known: Record<string, string> = {
+    debootstrap: 'debootstrap',
+    mmdebstrap: 'mmdebstrap',
+    skopeo: 'skopeo',
+    podman: 'podman',
+    umoci: 'umoci',
+    gpg: 'gnupg',
+    'docker-registry': 'docker-registry',
+    htpasswd: 'apache2-utils',
+    openssl: 'openssl',
+  };
+  return known[file] ?? file;
+}
