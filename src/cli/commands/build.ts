@@ -1,0 +1,146 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DEFAULT_DEBIAN_KEYS_DIR, hostArchiveMirrors } from '../../archive/index.js';
+import { UsageError } from '../../errors.js';
+import { hostDebianArch } from '../../oci/platform.js';
+import { buildRecipe, type BuildResult } from '../../pipeline/build.js';
+import { boolOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
+import { createProgress } from '../progress.js';
+
+export function archiveCacheDir(env: CommandContext['env']): string {
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'imgfactory', 'archive');
+}
+
+export function parseSourceDateEpoch(value: string | undefined, from: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError('BAD_OPTION', `${from}: expected seconds since the epoch, got "${value}"`);
+  return Number(value);
+}
+
+/** Turn SIGINT/SIGTERM into an abort: children are killed and the build unwinds (unmount, clean up). */
+export function abortOnSignals(io: CommandContext['io']): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    io.err(`${sig}: stopping, cleaning up mounts and temporary files (again to force)`);
+    controller.abort(new Error(sig));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export function buildSummary(r: BuildResult) {
+  const p = r.report;
+  return {
+    name: p.recipe.name,
+    version: p.recipe.version,
+    layout: p.layoutDir,
+    ref: p.ref,
+    digest: p.manifestDigest,
+    packages: p.packageCount,
+    sourceDateEpoch: p.sourceDateEpoch,
+    platforms: p.platforms,
+    parents: r.parents.map((x) => ({ name: x.recipe.name, digest: x.manifestDigest })),
+    stages: p.stages,
+  };
+}
+
+export const buildCommand: Command = {
+  name: 'build',
+  summary: 'Build a recipe into a reproducible OCI image layout (needs root)',
+  help: `Usage: imgfactory build <recipe.ts> [options]
+
+Bootstraps the recipe's suite from the Debian archive, verifies the archive's signatures
+against keys/debian, builds each recipe layer, audits every installed package against the
+verified indexes, and writes an OCI image layout to <out>/<recipe name>/ (tagged with the
+recipe version) with packages.json (the verified package manifest) and build.json beside it.
+A recipe with from: builds on its parent's image (built first if out/<parent> is missing).
+
+Options:
+  --out <dir>                 output directory (default: ./out)
+  --work-dir <dir>            where root filesystems are assembled (default: /var/tmp/imgfactory)
+  --mirror <url>              Debian mirror (default: the recipe's, else the host's apt sources)
+  --security-mirror <url>     security mirror (default: likewise)
+  --bootstrapper <name>       debootstrap (default) or mmdebstrap
+  --source-date-epoch <s>     clamp timestamps (default: $SOURCE_DATE_EPOCH, else the newest
+                              verified Release Date)
+  --rootfs <file.tar>         also write the flattened root filesystem as a tarball
+  --keys-dir <dir>            pinned archive keys (default: the package's keys/debian)
+  --rebuild-parents           rebuild from: parents even when already built
+  --keep-work                 keep the work directory (for debugging)
+  --json                      print a summary (digest, layers, sizes, seconds per stage)`,
+  options: {
+    out: { type: 'string' },
+    'work-dir': { type: 'string' },
+    mirror: { type: 'string' },
+    'security-mirror': { type: 'string' },
+    bootstrapper: { type: 'string' },
+    'source-date-epoch': { type: 'string' },
+    rootfs: { type: 'string' },
+    'keys-dir': { type: 'string' },
+    'rebuild-parents': { type: 'boolean' },
+    'keep-work': { type: 'boolean' },
+  },
+  minPositionals: 1,
+  async run(ctx) {
+    if (process.getuid?.() !== 0) {
+      throw new UsageError('NOT_ROOT', 'build needs root (debootstrap, chroot and mounts): run it with sudo');
+    }
+    const bootstrapper = stringOpt(ctx, 'bootstrapper') ?? 'debootstrap';
+    if (bootstrapper !== 'debootstrap' && bootstrapper !== 'mmdebstrap') {
+      throw new UsageError('BAD_OPTION', `--bootstrapper: expected debootstrap or mmdebstrap, got "${bootstrapper}"`);
+    }
+    const sde =
+      parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ??
+      parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
+    const progress = createProgress(ctx.io);
+    const { signal, dispose } = abortOnSignals(ctx.io);
+    try {
+      const rootfs = stringOpt(ctx, 'rootfs');
+      const result = await buildRecipe({
+        recipeFile: resolve(ctx.cwd, ctx.positionals[0]!),
+        outDir: resolve(ctx.cwd, stringOpt(ctx, 'out') ?? 'out'),
+        workDir: resolve(ctx.cwd, stringOpt(ctx, 'work-dir') ?? '/var/tmp/imgfactory'),
+        keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
+        archiveCacheDir: archiveCacheDir(ctx.env),
+        hostArch: hostDebianArch(process.arch),
+        mirror: stringOpt(ctx, 'mirror'),
+        securityMirror: stringOpt(ctx, 'security-mirror'),
+        hostMirrors: () => hostArchiveMirrors(),
+        sourceDateEpoch: sde,
+        bootstrapper,
+        rootfsTar: rootfs === undefined ? undefined : resolve(ctx.cwd, rootfs),
+        rebuildParents: boolOpt(ctx, 'rebuild-parents'),
+        keepWork: boolOpt(ctx, 'keep-work'),
+        signal,
+        onEvent: (e) => {
+          if (e.toolLine !== undefined) {
+            if (boolOpt(ctx, 'debug')) progress.info(e.toolLine);
+          } else progress.stage(e.stage, e.message);
+        },
+      });
+      const s = buildSummary(result);
+      if (ctx.json) printJson(ctx.io, s);
+      else {
+        ctx.io.out(`${s.name}@${s.version}: ${s.digest}`);
+        ctx.io.out(`  layout   ${s.layout} (tag ${s.ref})`);
+        ctx.io.out(`  packages ${s.packages} (all proven against signed indexes)`);
+        for (const p of s.platforms) {
+          for (const l of p.layers) {
+            ctx.io.out(`  layer    ${l.digest.slice(7, 19)} ${(l.size / 1e6).toFixed(1).padStart(6)} MB${l.inherited ? ' (from parent)' : ''}  ${l.createdBy.slice(0, 70)}`);
+          }
+        }
+      }
+      return 0;
+    } finally {
+      dispose();
+    }
+  },
+};

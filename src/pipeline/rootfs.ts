@@ -1,0 +1,206 @@
+/**
+ * Building one architecture's root filesystem, step by step, and packing a layer after each:
+ * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip.
+ */
+import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot } from '../bootstrap/apply-rules.js';
+import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildAptOptions, IMAGE_KEYRING, POLICY_RC_D } from '../bootstrap/apt-config.js';
+import { withChroot, type Chroot } from '../bootstrap/chroot.js';
+import { runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
+import { resolveInRoot } from '../bootstrap/root-path.js';
+import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
+import { run } from '../exec.js';
+import { diffSnapshots, packLayer, snapshotTree, type Snapshot } from '../layer/index.js';
+import type { LayerInfo } from '../oci/types.js';
+import type { Recipe, RecipeLayer } from '../recipe/types.js';
+import type { StageClock } from './stages.js';
+
+export interface BuiltLayer extends LayerInfo {
+  readonly createdBy: string;
+}
+
+export interface RootfsInput {
+  readonly recipe: Recipe;
+  readonly arch: string;
+  readonly root: string;
+  /** Where layer blobs are written. */
+  readonly blobDir: string;
+  readonly mirror: string;
+  readonly securityMirror: string;
+  /** Binary keyring from keys/ (host path). */
+  readonly keyring: string;
+  readonly bootstrapper: Bootstrapper;
+  readonly sourceDateEpoch: number;
+  /** The parent's image layout and tag: unpacked as the starting tree instead of bootstrapping. */
+  readonly parent?: { readonly layoutDir: string; readonly ref: string };
+  readonly clock: StageClock;
+  readonly signal?: AbortSignal;
+}
+
+export interface RootfsResult {
+  readonly layers: readonly BuiltLayer[];
+  readonly finalSnapshot: Snapshot;
+  /** Every .deb fetched during the build (for the audit). */
+  readonly debFiles: readonly string[];
+}
+
+const snapshot = (root: string) => snapshotTree(root, { exclude: LAYER_EXCLUDES });
+
+async function writeBuildAptConfig(input: RootfsInput): Promise<void> {
+  const { root, recipe } = input;
+  const dir = join(root, BUILD_APT_DIR);
+  for (const sub of ['sources.list.d', 'lists/partial', 'archives/partial', 'log']) await mkdir(join(dir, sub), { recursive: true });
+  await writeFile(join(dir, 'empty.list'), '');
+  await copyFile(input.keyring, join(root, BUILD_KEYRING));
+  const sources = { mirror: input.mirror, securityMirror: input.securityMirror, suite: recipe.suite, components: recipe.components, updates: recipe.updates };
+  await writeFile(join(dir, 'sources.list.d', 'build.sources'), aptSourcesDeb822({ ...sources, signedBy: BUILD_KEYRING }));
+  // The image's own sources trust the distribution keyring the image ships (package debian-archive-keyring).
+  const imageSources = await resolveInRoot(root, '/etc/apt/sources.list.d/debian.sources');
+  await mkdir(join(imageSources, '..'), { recursive: true });
+  await writeFile(imageSources, aptSourcesDeb822({ ...sources, signedBy: IMAGE_KEYRING }), { mode: 0o644 });
+  await removePaths(root, ['/etc/apt/sources.list']);
+}
+
+/** A chroot session with services disabled; the scrub before each snapshot removes policy-rc.d again. */
+async function inChroot<T>(root: string, signal: AbortSignal | undefined, fn: (c: Chroot) => Promise<T>): Promise<T> {
+  await writeFile(await resolveInRoot(root, '/usr/sbin/policy-rc.d'), POLICY_RC_D, { mode: 0o755 });
+  return withChroot(root, signal, fn);
+}
+
+function apt(c: Chroot, args: string[], onLine: (l: string) => void): Promise<void> {
+  return c.run(['apt-get', ...buildAptOptions(), ...args], { failCode: 'APT_FAILED', onLine });
+}
+
+/** Move the .debs debootstrap left in the image's apt cache to the build-only archive dir. */
+async function collectBootstrapDebs(root: string): Promise<void> {
+  const from = join(root, 'var/cache/apt/archives');
+  const to = join(root, BUILD_DEB_DIR);
+  await mkdir(to, { recursive: true });
+  for (const name of await readdir(from).catch(() => [] as string[])) {
+    if (name.endsWith('.deb')) await rename(join(from, name), join(to, name));
+  }
+}
+
+async function listDebs(root: string): Promise<string[]> {
+  const dir = join(root, BUILD_DEB_DIR);
+  return (await readdir(dir).catch(() => [] as string[]))
+    .filter((n) => n.endsWith('.deb'))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+function describeLayer(l: RecipeLayer): string {
+  const parts: string[] = [];
+  if (l.packages.length > 0) parts.push(`apt-get install ${l.packages.join(' ')}`);
+  if (l.users.length > 0) parts.push(`users ${l.users.map((u) => `${u.name}(${u.uid}:${u.gid})`).join(' ')}`);
+  if (l.files.length > 0) parts.push(`files ${l.files.map((f) => f.dest).join(' ')}`);
+  if (l.remove.packages.length > 0) parts.push(`purge ${l.remove.packages.join(' ')}`);
+  if (l.remove.paths.length > 0) parts.push(`rm ${l.remove.paths.join(' ')}`);
+  return `imgfactory layer ${l.name}: ${parts.join('; ') || 'no changes'}`;
+}
+
+export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
+  const { recipe, root, clock, signal } = input;
+  const toolLine = (stage: string) => (line: string) => clock.event({ stage, toolLine: line });
+  const layers: BuiltLayer[] = [];
+  let layerNo = 0;
+  const pack = async (before: Snapshot | undefined, createdBy: string): Promise<Snapshot> => {
+    await scrubRoot(root, input.sourceDateEpoch);
+    const after = await snapshot(root);
+    const info = await packLayer({
+      root,
+      snapshot: after,
+      changes: before === undefined ? undefined : diffSnapshots(before, after),
+      sourceDateEpoch: input.sourceDateEpoch,
+      outFile: join(input.blobDir, `layer-${input.arch}-${layerNo++}.tar.gz`),
+    });
+    layers.push({ ...info, createdBy });
+    clock.event({ stage: 'layer', message: `${createdBy.slice(0, 60)}: ${(info.size / 1e6).toFixed(1)} MB compressed, ${(info.uncompressedSize / 1e6).toFixed(1)} MB unpacked` });
+    return after;
+  };
+
+  // A recipe that strips (distroless) collapses its own steps into one layer, so nothing it
+  // deletes (a shell, apt) survives in a lower layer underneath a whiteout.
+  const squash = recipe.strip !== null;
+  let current: Snapshot | undefined;
+
+  if (input.parent) {
+    await clock.time('unpack-parent', `${input.parent.layoutDir}:${input.parent.ref}`, () =>
+      run(['umoci', 'raw', 'unpack', '--image', `${input.parent!.layoutDir}:${input.parent!.ref}`, root], { failCode: 'COMMAND_FAILED', signal }),
+    );
+    current = await snapshot(root);
+  } else {
+    await clock.time('bootstrap', `${input.bootstrapper} --variant=${recipe.variant} ${recipe.suite} (${input.arch})`, () =>
+      runBootstrap(
+        {
+          bootstrapper: input.bootstrapper,
+          target: root,
+          suite: recipe.suite,
+          mirror: input.mirror,
+          arch: input.arch,
+          variant: recipe.variant,
+          components: recipe.components,
+          keyring: input.keyring,
+        },
+        toolLine('bootstrap'),
+        signal,
+      ),
+    );
+    await collectBootstrapDebs(root);
+  }
+  const snapshotBase = current;
+
+  await writeBuildAptConfig(input);
+  if (recipe.slim) await applySlim(root, recipe.slim);
+  let aptUpdated = false;
+  const aptUpdate = async (c: Chroot) => {
+    if (aptUpdated) return;
+    await apt(c, ['update'], toolLine('apt'));
+    aptUpdated = true;
+  };
+
+  if (!input.parent) {
+    if (recipe.updates) {
+      await clock.time('upgrade', `${recipe.suite}-updates, ${recipe.suite}-security`, () =>
+        inChroot(root, signal, async (c) => {
+          await aptUpdate(c);
+          await apt(c, ['-y', 'dist-upgrade'], toolLine('upgrade'));
+        }),
+      );
+    }
+    if (!squash) current = await clock.time('layer:base', undefined, () => pack(undefined, `imgfactory bootstrap: ${input.bootstrapper} --variant=${recipe.variant} ${recipe.suite}${recipe.updates ? ' + updates + security' : ''}`));
+  }
+
+  for (const l of recipe.layers) {
+    const step = async () => {
+      if (l.packages.length > 0 || l.remove.packages.length > 0) {
+        await inChroot(root, signal, async (c) => {
+          await aptUpdate(c);
+          if (l.packages.length > 0) await apt(c, ['-y', 'install', ...l.packages], toolLine(`layer:${l.name}`));
+          if (l.remove.packages.length > 0) {
+            await apt(c, ['-y', 'purge', ...l.remove.packages], toolLine(`layer:${l.name}`));
+            await apt(c, ['-y', '--purge', 'autoremove'], toolLine(`layer:${l.name}`));
+          }
+        });
+      }
+      await addUsers(root, l.users);
+      await copyRecipeFiles(root, recipe.file, l.files);
+      await removePaths(root, l.remove.paths);
+      if (!squash) current = await pack(current, describeLayer(l));
+    };
+    await clock.time(`layer:${l.name}`, undefined, step);
+  }
+
+  if (squash) {
+    await clock.time('strip', 'removing shell, package tools; one layer', async () => {
+      await applyStrip(root, recipe.strip!);
+      current = await pack(snapshotBase, `imgfactory ${recipe.name}: ${recipe.layers.map((l) => l.name).join(', ') || 'base'} + strip (squashed)`);
+    });
+  } else if (layers.length === 0) {
+    // A child recipe with no layers of its own still needs its apt/slim changes recorded.
+    current = await pack(current, `imgfactory ${recipe.name}: configuration`);
+  }
+
+  return { layers, finalSnapshot: current!, debFiles: await listDebs(root) };
+}

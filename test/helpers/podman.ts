@@ -1,0 +1,27 @@
+/**
+ * Real podman with isolated storage per test file. In a sandbox without cgroup v2 podman needs
+ * the cgroupfs manager and no default ulimits (DESIGN.md); runc is the runtime.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa, type Result } from 'execa';
+
+export interface Podman {
+  readonly root: string;
+  readonly env: Record<string, string>;
+  run(args: string[], opts?: { reject?: boolean }): Promise<Result>;
+}
+
+export async function isolatedPodman(dir: string): Promise<Podman> {
+  await mkdir(dir, { recursive: true });
+  const conf = join(dir, 'containers.conf');
+  await writeFile(conf, '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\nevents_logger = "file"\n');
+  const env = { CONTAINERS_CONF: conf };
+  const base = ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp')];
+  return {
+    root: dir,
+    env,
+    run: (args, opts = {}) =>
+      execa('podman', [...base, ...args], { env, reject: opts.reject ?? true, timeout: 5 * 60_000 }),
+  };
+}
