@@ -1,0 +1,46 @@
+/** Lookups over verified Packages indexes: by name+version+architecture and by .deb hash. Pure. */
+import type { PackageEntry } from './packages-index.js';
+
+/** An index entry together with where it was proven. */
+export interface ArchivePackage extends PackageEntry {
+  /** `bookworm`, `bookworm-updates`, `bookworm-security`. */
+  readonly suite: string;
+  readonly component: string;
+  /** Archive base URL: the pool file is `<archiveUrl>/<filename>`. */
+  readonly archiveUrl: string;
+}
+
+export interface ArchiveLookup {
+  /** The first match in index order (base suite, then updates, then security). */
+  find(name: string, version: string, arch: string): ArchivePackage | undefined;
+  /** Every match, in index order: the same version can be in several suites. */
+  findAll(name: string, version: string, arch: string): readonly ArchivePackage[];
+  findBySha256(sha256: string): readonly ArchivePackage[];
+  /** Every entry, in index order. */
+  entries(): readonly ArchivePackage[];
+}
+
+const key = (name: string, version: string, arch: string) => `${name}\0${version}\0${arch}`;
+
+/** `packages` in priority order; an identical entry repeated in a later index is kept (it is more proof, not a conflict). */
+export function buildArchiveLookup(packages: Iterable<ArchivePackage>): ArchiveLookup {
+  const all: ArchivePackage[] = [];
+  const byNva = new Map<string, ArchivePackage[]>();
+  const bySha = new Map<string, ArchivePackage[]>();
+  const add = (m: Map<string, ArchivePackage[]>, k: string, p: ArchivePackage) => {
+    const list = m.get(k);
+    if (list) list.push(p);
+    else m.set(k, [p]);
+  };
+  for (const p of packages) {
+    all.push(p);
+    add(byNva, key(p.package, p.version, p.architecture), p);
+    add(bySha, p.sha256, p);
+  }
+  return {
+    find: (name, version, arch) => byNva.get(key(name, version, arch))?.[0],
+    findAll: (name, version, arch) => byNva.get(key(name, version, arch)) ?? [],
+    findBySha256: (sha256) => bySha.get(sha256.toLowerCase()) ?? [],
+    entries: () => all,
+  };
+}

@@ -1,0 +1,89 @@
+/** The audit's I/O: read a root filesystem's dpkg database and hash the downloaded .debs. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { AuditError } from '../errors.js';
+import { run } from '../exec.js';
+import { auditPackages, type AuditInput, type DebFacts, type DebIdentity } from './audit.js';
+import { parseDeb822 } from './deb822.js';
+import { parseDpkgStatus } from './dpkg-status.js';
+import type { VerifiedPackageManifest } from './package-manifest.js';
+
+export interface AuditRootfsOptions {
+  readonly rootfs: string;
+  readonly archive: AuditInput['archive'];
+  /** Typically `<rootfs>/var/cache/apt/archives/*.deb` (see `downloadedDebs`). */
+  readonly debFiles: readonly string[];
+  /** The parent image's manifest when the rootfs was built on top of it (see AuditInput). */
+  readonly inherited?: VerifiedPackageManifest;
+}
+
+export async function auditRootfs(options: AuditRootfsOptions): Promise<VerifiedPackageManifest> {
+  const statusFile = join(options.rootfs, 'var/lib/dpkg/status');
+  let text: string;
+  try {
+    text = await readFile(statusFile, 'utf8');
+  } catch (cause) {
+    throw new AuditError('AUDIT_STATUS_UNREADABLE', `${statusFile}: cannot read the dpkg database`, { cause, details: { file: statusFile } });
+  }
+  const status = parseDpkgStatus(text, statusFile);
+  const debs: DebFacts[] = [];
+  for (const file of options.debFiles) {
+    const { sha256, size } = await hashFile(file);
+    const proven = options.archive.findBySha256(sha256).length > 0;
+    debs.push({ file, sha256, size, ...(proven ? {} : withIdentity(await debIdentity(file))) });
+  }
+  return auditPackages({
+    rootfs: options.rootfs,
+    status,
+    debs,
+    archive: options.archive,
+    ...(options.inherited ? { inherited: options.inherited } : {}),
+  });
+}
+
+/** The .debs apt and debootstrap leave in `<rootfs>/var/cache/apt/archives`, sorted. */
+export async function downloadedDebs(rootfs: string): Promise<string[]> {
+  const dir = join(rootfs, 'var/cache/apt/archives');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names
+    .filter((n) => n.endsWith('.deb'))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+function withIdentity(id: DebIdentity | undefined): { identity?: DebIdentity } {
+  return id ? { identity: id } : {};
+}
+
+/** Which package a .deb claims to be: its control fields, or apt's `name_version_arch.deb` file name. */
+async function debIdentity(file: string): Promise<DebIdentity | undefined> {
+  try {
+    const { stdout } = await run(['dpkg-deb', '--field', file, 'Package', 'Version', 'Architecture']);
+    const f = parseDeb822(stdout)[0];
+    const pkg = f?.get('package');
+    const version = f?.get('version');
+    const architecture = f?.get('architecture');
+    if (pkg && version && architecture) return { package: pkg, version, architecture };
+  } catch {
+    // A damaged or foreign file: its name is the remaining clue.
+  }
+  return identityFromFileName(file);
+}
+
+export function identityFromFileName(file: string): DebIdentity | undefined {
+  const m = /^([^_]+)_([^_]+)_([^_]+)\.deb$/.exec(basename(file));
+  if (!m?.[1] || !m[2] || !m[3]) return undefined;
+  return { package: m[1], version: m[2].replace(/%3a/gi, ':'), architecture: m[3] };
+}

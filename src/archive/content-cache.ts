@@ -1,0 +1,36 @@
+/**
+ * The on-disk archive cache, addressed by content: `<cacheDir>/sha256/<hex>`. Only bytes already
+ * verified against a signed hash are stored, so every file's name is its hash; a file that no
+ * longer matches its name (disk corruption, tampering) is deleted and treated as a miss.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+
+export function cachedFilePath(cacheDir: string, sha256: string): string {
+  return join(cacheDir, 'sha256', sha256);
+}
+
+export async function readCached(cacheDir: string, sha256: string): Promise<Uint8Array | undefined> {
+  const file = cachedFilePath(cacheDir, sha256);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    return undefined;
+  }
+  if (sha256Hex(bytes) === sha256) return bytes;
+  await rm(file, { force: true });
+  return undefined;
+}
+
+/** Stores verified bytes under their hash (temp file, then rename). */
+export async function storeVerified(cacheDir: string, sha256: string, bytes: Uint8Array): Promise<void> {
+  if (sha256Hex(bytes) !== sha256) throw new Error(`cache: refusing to store bytes under a hash they do not have (${sha256})`);
+  await writeFileAtomic(cachedFilePath(cacheDir, sha256), bytes);
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

@@ -1,0 +1,31 @@
+/** The I/O around pinned keys: read keys/debian/*.asc, write a binary keyring for gpgv-based tools. */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArchiveError } from '../errors.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { bootstrapKeyringBytes, parsePinnedKeys, type PinnedKey } from './pinned-keys.js';
+
+/** keys/debian/ of the installed package (the same relative path from src/ and dist/). */
+export const DEFAULT_DEBIAN_KEYS_DIR = fileURLToPath(new URL('../../keys/debian/', import.meta.url));
+
+/** Every `*.asc` file of `dir`, in name order. An empty or missing directory is KEYRING_INVALID. */
+export async function loadPinnedKeys(dir: string = DEFAULT_DEBIAN_KEYS_DIR): Promise<PinnedKey[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.asc')).sort();
+  } catch (cause) {
+    throw new ArchiveError('KEYRING_INVALID', `${dir}: cannot read the pinned key directory`, { cause, details: { dir } });
+  }
+  if (names.length === 0) throw new ArchiveError('KEYRING_INVALID', `${dir}: no *.asc keys to pin`, { details: { dir } });
+  const texts = await Promise.all(names.map(async (n) => ({ source: join(dir, n), text: await readFile(join(dir, n), 'utf8') })));
+  return parsePinnedKeys(texts);
+}
+
+/**
+ * Writes the pinned keys as one binary (non-armored) keyring, usable as
+ * `debootstrap --keyring=FILE`, `gpgv --keyring FILE` and apt's `Signed-By: FILE`.
+ */
+export async function writeBootstrapKeyring(keys: readonly PinnedKey[], outFile: string): Promise<void> {
+  await writeFileAtomic(outFile, bootstrapKeyringBytes(keys), 0o644);
+}
