@@ -1,0 +1,44 @@
+/** Write the consumer configuration built by `buildPolicy`, each file atomically. */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { buildPolicy, defaultPolicyName, validatePolicyScope, type PolicyFiles, type PolicyInput } from './policy.js';
+
+export interface WritePolicyFilesOptions extends Omit<PolicyInput, 'keyPath'> {
+  readonly outDir: string;
+  /** Trusted public keys, binary, concatenated (a GPG keyring file). */
+  readonly keyring: Uint8Array;
+  /** Where consumers will find the keyring (default: the written file's absolute path). */
+  readonly keyPath?: string;
+}
+
+export interface WrittenPolicyFiles extends PolicyFiles {
+  readonly policyPath: string;
+  readonly registriesDDir: string;
+  readonly registriesDPath: string;
+  readonly keyringPath: string;
+  readonly keyPath: string;
+}
+
+async function writeAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  await writeFile(tmp, data, { mode });
+  await rename(tmp, path);
+}
+
+export async function writePolicyFiles(options: WritePolicyFilesOptions): Promise<WrittenPolicyFiles> {
+  const outDir = resolve(options.outDir);
+  const name = options.name ?? defaultPolicyName(validatePolicyScope(options.registry));
+  const keyringPath = join(outDir, 'keys', `${name}.gpg`);
+  const keyPath = options.keyPath ?? keyringPath;
+  const files = buildPolicy({ ...options, name, keyPath });
+  const registriesDDir = join(outDir, 'registries.d');
+  const registriesDPath = join(registriesDDir, files.registriesDFile);
+  const policyPath = join(outDir, 'policy.json');
+  await mkdir(join(outDir, 'keys'), { recursive: true });
+  await mkdir(registriesDDir, { recursive: true });
+  await writeAtomic(keyringPath, options.keyring);
+  await writeAtomic(registriesDPath, files.registriesDYaml);
+  await writeAtomic(policyPath, files.policyJson);
+  return { ...files, policyPath, registriesDDir, registriesDPath, keyringPath, keyPath };
+}

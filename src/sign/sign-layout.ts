@@ -1,0 +1,107 @@
+/**
+ * Sign the image in an OCI layout: one simple-signing signature per identity (each
+ * repository:tag it will be published as), stored as the layout's signature attachment.
+ */
+import { BuildError, SignError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import { findImageDescriptor } from '../oci/layout.js';
+import { MediaType } from '../oci/mediatypes.js';
+import type { Descriptor } from '../oci/types.js';
+import { readAttachments, readCheckedBlob, writeAttachment } from './attachments.js';
+import { isNameOnly, referenceString, tryParseDockerReference } from './docker-reference.js';
+import type { SigningKey } from './keys.js';
+import { buildSignaturePayload } from './payload.js';
+import { signPayload } from './simple-signing.js';
+
+/** Layer annotation naming the docker reference a signature layer vouches for. */
+export const SIGNATURE_IDENTITY = 'dev.imgfactory.signature.identity';
+
+/**
+ * The canonical form of an identity to sign, as containers/image normalizes it (a short name
+ * gains the default registry and `library/`).
+ * A bare repository is refused: containers/image never accepts a signature without a tag or digest.
+ */
+export function normalizeIdentity(identity: string): string {
+  const ref = tryParseDockerReference(identity);
+  if (!ref) throw new SignError('IDENTITY_INVALID', `${identity}: not a docker reference (registry/repository:tag)`);
+  if (isNameOnly(ref)) throw new SignError('IDENTITY_INVALID', `${identity}: an identity needs a tag or digest`);
+  return referenceString(ref);
+}
+
+export interface SignLayoutOptions {
+  readonly layoutDir: string;
+  readonly key: SigningKey;
+  readonly identities: readonly string[];
+  /** `optional.creator` of the payload, e.g. `imgfactory 0.1.0`. */
+  readonly creator: string;
+  /**
+   * `optional.timestamp` of the payload. The OpenPGP signature itself carries the real signing
+   * time: a key cannot sign before it was created, and SOURCE_DATE_EPOCH usually predates it.
+   */
+  readonly now: Date;
+  /** Which image when the layout holds several (its ref name). */
+  readonly ref?: string;
+}
+
+export interface LayoutSignature {
+  readonly identity: string;
+  readonly signature: Uint8Array;
+}
+
+export interface SignLayoutResult {
+  readonly manifestDigest: Digest;
+  readonly attachment: Descriptor;
+  readonly signatures: readonly LayoutSignature[];
+}
+
+export async function signLayout(options: SignLayoutOptions): Promise<SignLayoutResult> {
+  const identities = [...new Set(options.identities.map(normalizeIdentity))];
+  if (identities.length === 0) throw new SignError('IDENTITY_INVALID', 'nothing to sign: give at least one identity');
+  const image = await findImageDescriptor(options.layoutDir, options.ref);
+  if (!(await readCheckedBlob(options.layoutDir, image.digest))) {
+    throw new BuildError('LAYOUT_INVALID', `${options.layoutDir}: manifest ${image.digest} is missing or does not match its digest`);
+  }
+  const timestamp = Math.floor(options.now.getTime() / 1000);
+  const signatures: LayoutSignature[] = [];
+  for (const identity of identities) {
+    const payload = buildSignaturePayload({ manifestDigest: image.digest, identity, creator: options.creator, timestamp });
+    signatures.push({ identity, signature: await signPayload(payload, options.key) });
+  }
+  const attachment = await writeAttachment(options.layoutDir, {
+    subject: image,
+    kind: 'signature',
+    artifactType: MediaType.simpleSigning,
+    layers: signatures.map((s) => ({
+      bytes: s.signature,
+      mediaType: MediaType.simpleSigningLayer,
+      annotations: { [SIGNATURE_IDENTITY]: s.identity },
+    })),
+  });
+  return { manifestDigest: image.digest, attachment, signatures };
+}
+
+/**
+ * The signatures stored in a layout for its image, with the identity each names (for the push:
+ * lookaside files and the registry artifact). Digests are re-checked; no cryptographic check.
+ */
+export async function readLayoutSignatures(
+  layoutDir: string,
+  ref?: string,
+): Promise<{ manifestDigest: Digest; signatures: LayoutSignature[] }> {
+  const image = await findImageDescriptor(layoutDir, ref);
+  const attachments = await readAttachments(
+    layoutDir,
+    image.digest,
+    'signature',
+    (message) => new BuildError('LAYOUT_INVALID', message),
+  );
+  const signatures = attachments.flatMap((a) =>
+    a.layers.flatMap((l) => {
+      const identity = l.descriptor.annotations?.[SIGNATURE_IDENTITY];
+      return l.descriptor.mediaType === MediaType.simpleSigningLayer && identity !== undefined
+        ? [{ identity, signature: new Uint8Array(l.bytes) }]
+        : [];
+    }),
+  );
+  return { manifestDigest: image.digest, signatures };
+}

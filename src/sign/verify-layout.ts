@@ -1,0 +1,193 @@
+/**
+ * Verify everything attached to the image in an OCI layout, in the order a consumer cares:
+ * the manifest is what its digest says, the signatures are by a trusted key for this digest
+ * (and identity), the provenance is signed and about this digest, and the SBOM lists exactly
+ * the packages the provenance does. Throws a VerifyError at the first failure.
+ */
+import { readFile } from 'node:fs/promises';
+import { VerifyError } from '../errors.js';
+import { sha256Digest, type Digest } from '../oci/digest.js';
+import { blobPath, findImageDescriptor } from '../oci/layout.js';
+import { MediaType } from '../oci/mediatypes.js';
+import { parseCycloneDxSbom } from '../provenance/cyclonedx.js';
+import { verifyDsse } from '../provenance/dsse.js';
+import { parseSpdxSbom, type SbomFacts } from '../provenance/spdx.js';
+import { IN_TOTO_PAYLOAD_TYPE, parseProvenance, type ProvenanceFacts } from '../provenance/statement.js';
+import { readAttachments, type Attachment } from './attachments.js';
+import type { VerificationKey } from './keys.js';
+import { verifyImageSignature } from './simple-signing.js';
+
+export interface VerifyLayoutOptions {
+  readonly layoutDir: string;
+  readonly keys: readonly VerificationKey[];
+  /** The docker reference the image is consumed as; omit to accept each signature's own identity. */
+  readonly identity?: string;
+  /** Which image when the layout holds several (its ref name). */
+  readonly ref?: string;
+  /** Check the signature only (no SBOM or provenance required). */
+  readonly signatureOnly?: boolean;
+}
+
+export interface VerifyReport {
+  readonly manifestDigest: Digest;
+  readonly signatures: readonly {
+    readonly identity: string;
+    readonly signerFingerprint: string;
+    readonly creator?: string;
+    readonly timestamp?: number;
+  }[];
+  readonly provenance?: {
+    readonly signerFingerprint: string;
+    readonly builderId: string;
+    readonly dependencies: number;
+    readonly packages: number;
+  };
+  readonly sbom?: { readonly format: 'spdx' | 'cyclonedx'; readonly packages: number };
+}
+
+export async function verifyLayout(options: VerifyLayoutOptions): Promise<VerifyReport> {
+  const dir = options.layoutDir;
+  const image = await findImageDescriptor(dir, options.ref);
+  const manifestBytes = await readFile(blobPath(dir, image.digest)).catch(() => undefined);
+  if (!manifestBytes || sha256Digest(manifestBytes) !== image.digest) {
+    throw new VerifyError('MANIFEST_DIGEST_MISMATCH', `${dir}: manifest ${image.digest} is missing or does not match its digest`);
+  }
+  const signatures = await verifySignatures(dir, image.digest, options);
+  if (options.signatureOnly) return { manifestDigest: image.digest, signatures };
+  const provenance = await verifyProvenance(dir, image.digest, options.keys);
+  const sbom = await readSbom(dir, image.digest);
+  compareSbomWithProvenance(sbom, provenance.facts, image.digest);
+  return {
+    manifestDigest: image.digest,
+    signatures,
+    provenance: {
+      signerFingerprint: provenance.signerFingerprint,
+      builderId: provenance.facts.builderId,
+      dependencies: provenance.facts.dependencies,
+      packages: provenance.facts.debs.length,
+    },
+    sbom: { format: sbom.format, packages: sbom.packages.length },
+  };
+}
+
+function single(found: readonly Attachment[], kind: string, dir: string, missing: VerifyError): Attachment {
+  if (found.length === 0) throw missing;
+  if (found.length > 1) throw new VerifyError(missing.code, `${dir}: ${found.length} ${kind} attachments for one image`);
+  return found[0]!;
+}
+
+async function verifySignatures(dir: string, digest: Digest, options: VerifyLayoutOptions): Promise<VerifyReport['signatures']> {
+  const corrupt = (message: string) => new VerifyError('SIGNATURE_INVALID', message);
+  const attachment = single(
+    await readAttachments(dir, digest, 'signature', corrupt),
+    'signature',
+    dir,
+    new VerifyError('SIGNATURE_MISSING', `${dir}: image ${digest} has no signature`),
+  );
+  if (attachment.manifest.artifactType !== MediaType.simpleSigning) {
+    throw new VerifyError('SIGNATURE_INVALID', `${dir}: signature attachment has artifactType ${String(attachment.manifest.artifactType)}`);
+  }
+  const layers = attachment.layers.filter((l) => l.descriptor.mediaType === MediaType.simpleSigningLayer);
+  if (layers.length === 0) throw new VerifyError('SIGNATURE_MISSING', `${dir}: signature attachment holds no signatures`);
+  const verified: { identity: string; signerFingerprint: string; creator?: string; timestamp?: number }[] = [];
+  const failures: VerifyError[] = [];
+  for (const layer of layers) {
+    try {
+      const v = await verifyImageSignature(layer.bytes, options.keys, {
+        manifestDigest: digest,
+        ...(options.identity === undefined ? {} : { identity: options.identity }),
+      });
+      verified.push({ identity: v.payload.identity, signerFingerprint: v.signerFingerprint, ...optionalFields(v.payload) });
+    } catch (e) {
+      if (!(e instanceof VerifyError)) throw e;
+      failures.push(e);
+    }
+  }
+  if (options.identity === undefined) {
+    // Without an identity to look for, every signature we ship must hold.
+    if (failures[0]) throw failures[0];
+    return verified;
+  }
+  // With one, a single good signature for it is enough (as a containers/image signedBy policy).
+  if (verified.length > 0) return verified;
+  throw failures.find((f) => f.code !== 'SIGNATURE_IDENTITY_MISMATCH') ?? failures[0]!;
+}
+
+function optionalFields(p: { creator?: string; timestamp?: number }): { creator?: string; timestamp?: number } {
+  return { ...(p.creator === undefined ? {} : { creator: p.creator }), ...(p.timestamp === undefined ? {} : { timestamp: p.timestamp }) };
+}
+
+async function verifyProvenance(
+  dir: string,
+  digest: Digest,
+  keys: readonly VerificationKey[],
+): Promise<{ facts: ProvenanceFacts; signerFingerprint: string }> {
+  const corrupt = (message: string) => new VerifyError('DSSE_SIGNATURE_INVALID', message);
+  const attachment = single(
+    await readAttachments(dir, digest, 'provenance', corrupt),
+    'provenance',
+    dir,
+    new VerifyError('PROVENANCE_MISSING', `${dir}: image ${digest} has no provenance`),
+  );
+  const layer = attachment.layers.find((l) => l.descriptor.mediaType === MediaType.dsseEnvelope);
+  if (!layer) throw new VerifyError('PROVENANCE_MISSING', `${dir}: provenance attachment holds no DSSE envelope`);
+  const envelope = await verifyDsse(new Uint8Array(layer.bytes), keys);
+  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new VerifyError('PROVENANCE_INVALID', `provenance payloadType is ${envelope.payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}`);
+  }
+  const facts = parseProvenance(envelope.payload);
+  if (!facts.subjectDigests.includes(digest)) {
+    throw new VerifyError(
+      'PROVENANCE_SUBJECT_MISMATCH',
+      `provenance is about ${facts.subjectDigests.join(', ') || 'no sha256 subject'}, not ${digest}`,
+      { details: { subjects: facts.subjectDigests, expected: digest } },
+    );
+  }
+  return { facts, signerFingerprint: envelope.signerFingerprint };
+}
+
+async function readSbom(dir: string, digest: Digest): Promise<SbomFacts> {
+  const corrupt = (message: string) => new VerifyError('SBOM_INVALID', message);
+  const attachment = single(
+    await readAttachments(dir, digest, 'sbom', corrupt),
+    'sbom',
+    dir,
+    new VerifyError('SBOM_MISSING', `${dir}: image ${digest} has no SBOM`),
+  );
+  const layer = attachment.layers[0];
+  if (!layer) throw new VerifyError('SBOM_MISSING', `${dir}: SBOM attachment holds no document`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(layer.bytes.toString('utf8'));
+  } catch {
+    throw new VerifyError('SBOM_INVALID', `${dir}: SBOM is not JSON`);
+  }
+  switch (layer.descriptor.mediaType) {
+    case MediaType.spdxJson:
+      return parseSpdxSbom(doc);
+    case MediaType.cyclonedxJson:
+      return parseCycloneDxSbom(doc);
+    default:
+      throw new VerifyError('SBOM_INVALID', `${dir}: unknown SBOM media type ${layer.descriptor.mediaType}`);
+  }
+}
+
+/** Same multiset of (purl, sha256) in both documents; the SBOM must describe this image. Pure. */
+export function compareSbomWithProvenance(sbom: SbomFacts, provenance: ProvenanceFacts, digest: Digest): void {
+  if (sbom.describedDigest !== digest) {
+    throw new VerifyError('SBOM_SUBJECT_MISMATCH', `SBOM describes ${sbom.describedDigest ?? 'no digest'}, not ${digest}`);
+  }
+  const key = (p: { purl: string; sha256: string }) => `${p.purl} ${p.sha256}`;
+  const inSbom = sbom.packages.map(key).sort();
+  const inProvenance = provenance.debs.map(key).sort();
+  const onlySbom = inSbom.filter((k) => !inProvenance.includes(k));
+  const onlyProvenance = inProvenance.filter((k) => !inSbom.includes(k));
+  if (inSbom.join('\n') !== inProvenance.join('\n')) {
+    const first = onlySbom[0] ? `${onlySbom[0]} only in the SBOM` : onlyProvenance[0] ? `${onlyProvenance[0]} only in the provenance` : 'duplicate entries';
+    throw new VerifyError(
+      'SBOM_PROVENANCE_MISMATCH',
+      `SBOM (${inSbom.length} packages) and provenance (${inProvenance.length}) differ: ${first}`,
+      { details: { onlySbom, onlyProvenance } },
+    );
+  }
+}
