@@ -58,6 +58,7 @@ export class RecipeError extends ImgfactoryError<RecipeErrorCode> {
 export type ArchiveErrorCode =
   | 'INRELEASE_MALFORMED'
   | 'INRELEASE_BAD_SIGNATURE'
+  | 'INRELEASE_SIGNATURE_CORRUPT'
   | 'INRELEASE_UNTRUSTED_KEY'
   | 'INRELEASE_NO_TRUSTED_SIGNATURE'
   | 'RELEASE_EXPIRED'
@@ -105,6 +106,7 @@ export class ExecError extends ImgfactoryError<ExecErrorCode> {
 export type BuildErrorCode =
   | 'LAYER_UNSUPPORTED_FILE'
   | 'LAYER_PATH_INVALID'
+  | 'LAYER_FILE_CHANGED'
   | 'IMAGE_INVALID'
   | 'LAYOUT_INVALID'
   | 'PARENT_NOT_BUILT'
@@ -118,12 +120,16 @@ export type SignErrorCode =
   | 'KEY_NOT_PRIMARY_SIGNER'
   | 'KEY_PASSPHRASE_REQUIRED'
   | 'KEY_PASSPHRASE_WRONG'
+  | 'IDENTITY_INVALID'
   | 'SIGN_FAILED';
 export class SignError extends ImgfactoryError<SignErrorCode> {
   readonly exitStatus = ExitStatus.usage;
 }
 
 export type VerifyErrorCode =
+  | 'DSSE_UNTRUSTED_KEY'
+  | 'SBOM_INVALID'
+  | 'SBOM_SUBJECT_MISMATCH'
   | 'SIGNATURE_MISSING'
   | 'SIGNATURE_INVALID'
   | 'SIGNATURE_UNTRUSTED_KEY'

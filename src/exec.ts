@@ -75,7 +75,8 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
       : result.isCanceled
         ? 'cancelled'
         : `exit ${result.exitCode ?? result.signal}`;
-    const tail = stderrTail(String(result.stderr ?? ''));
+    // Some tools (debootstrap) report their errors on stdout.
+    const tail = stderrTail(String(result.stderr ?? '')) || stderrTail(String(result.stdout ?? ''));
     throw new ExecError(options.failCode ?? 'COMMAND_FAILED', `${file} failed (${why})${tail ? `: ${tail}` : ''}`, {
       details: { argv: [...argv], exitCode: result.exitCode, stderrTail: tail },
     });

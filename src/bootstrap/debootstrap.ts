@@ -45,12 +45,31 @@ export function bootstrapArgv(b: BootstrapInput): string[] {
   ];
 }
 
-export async function runBootstrap(b: BootstrapInput, onLine?: (line: string) => void, signal?: AbortSignal): Promise<void> {
+const PROXY_VARS = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'] as const;
+
+/**
+ * The bootstrap tools' environment, built from scratch. debootstrap is a shell script whose
+ * internals read unprefixed variables, so anything inherited (a test runner's MODE, DEV, …)
+ * can change what it does; only PATH and proxy settings pass through.
+ */
+export function bootstrapEnv(host: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: host.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    LC_ALL: 'C',
+    LANG: 'C',
+    DEBIAN_FRONTEND: 'noninteractive',
+    HOME: '/root',
+  };
+  for (const v of PROXY_VARS) if (host[v] !== undefined) env[v] = host[v]!;
+  return env;
+}
+
+export async function runBootstrap(b: BootstrapInput, env: Record<string, string>, onLine?: (line: string) => void, signal?: AbortSignal): Promise<void> {
   await run(bootstrapArgv(b), {
     failCode: b.bootstrapper === 'mmdebstrap' ? 'MMDEBSTRAP_FAILED' : 'DEBOOTSTRAP_FAILED',
     onLine,
     signal,
-    // A clean, predictable environment: no host locale or proxy quirks leak into the rootfs.
-    env: { LC_ALL: 'C', LANG: 'C', DEBIAN_FRONTEND: 'noninteractive' },
+    env,
+    extendEnv: false,
   });
 }

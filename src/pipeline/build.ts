@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { auditRootfs, fetchVerifiedArchive, loadPinnedKeys, writeBootstrapKeyring, type VerifiedArchive } from '../archive/index.js';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
-import type { Bootstrapper } from '../bootstrap/debootstrap.js';
+import { bootstrapEnv, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { BuildError, UsageError } from '../errors.js';
 import { buildImageConfig } from '../image/config.js';
 import { imageAnnotations } from '../image/manifest.js';
@@ -51,6 +51,8 @@ export interface BuildOptions {
   readonly rebuildParents?: boolean;
   readonly keepWork?: boolean;
   readonly now?: () => Date;
+  /** The host environment, read once by the caller; only PATH and proxies reach the tools. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
   readonly onEvent?: OnBuildEvent;
 }
@@ -189,6 +191,7 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
         bootstrapper: options.bootstrapper ?? 'debootstrap',
         sourceDateEpoch,
         parent: parent ? { layoutDir: parent.report.layoutDir, ref: parent.report.ref } : undefined,
+        toolEnv: bootstrapEnv(options.env ?? {}),
         clock,
         signal: options.signal,
       });

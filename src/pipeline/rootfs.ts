@@ -2,7 +2,7 @@
  * Building one architecture's root filesystem, step by step, and packing a layer after each:
  * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip.
  */
-import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot } from '../bootstrap/apply-rules.js';
 import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildAptOptions, IMAGE_KEYRING, POLICY_RC_D } from '../bootstrap/apt-config.js';
@@ -34,6 +34,8 @@ export interface RootfsInput {
   readonly sourceDateEpoch: number;
   /** The parent's image layout and tag: unpacked as the starting tree instead of bootstrapping. */
   readonly parent?: { readonly layoutDir: string; readonly ref: string };
+  /** Environment for the bootstrap tools (see bootstrapEnv). */
+  readonly toolEnv: Record<string, string>;
   readonly clock: StageClock;
   readonly signal?: AbortSignal;
 }
@@ -62,9 +64,15 @@ async function writeBuildAptConfig(input: RootfsInput): Promise<void> {
   await removePaths(root, ['/etc/apt/sources.list']);
 }
 
-/** A chroot session with services disabled; the scrub before each snapshot removes policy-rc.d again. */
+/**
+ * A chroot session with services disabled and the host's DNS configuration; the scrub before
+ * each snapshot removes both again, so neither reaches a layer.
+ */
 async function inChroot<T>(root: string, signal: AbortSignal | undefined, fn: (c: Chroot) => Promise<T>): Promise<T> {
   await writeFile(await resolveInRoot(root, '/usr/sbin/policy-rc.d'), POLICY_RC_D, { mode: 0o755 });
+  const resolv = await resolveInRoot(root, '/etc/resolv.conf');
+  await rm(resolv, { force: true });
+  await writeFile(resolv, await readFile('/etc/resolv.conf').catch(() => ''), { mode: 0o644 });
   return withChroot(root, signal, fn);
 }
 
@@ -143,6 +151,7 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
           components: recipe.components,
           keyring: input.keyring,
         },
+        input.toolEnv,
         toolLine('bootstrap'),
         signal,
       ),
@@ -156,7 +165,8 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
   let aptUpdated = false;
   const aptUpdate = async (c: Chroot) => {
     if (aptUpdated) return;
-    await apt(c, ['update'], toolLine('apt'));
+    // apt-get update exits 0 when a fetch fails; a build must not go on with stale or no indexes.
+    await apt(c, ['update', '--error-on=any'], toolLine('apt'));
     aptUpdated = true;
   };
 

@@ -4,12 +4,12 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, type Result } from 'execa';
+import { execa } from 'execa';
 
 export interface Podman {
   readonly root: string;
   readonly env: Record<string, string>;
-  run(args: string[], opts?: { reject?: boolean }): Promise<Result>;
+  run(args: string[], opts?: { reject?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
 
 export async function isolatedPodman(dir: string): Promise<Podman> {
@@ -21,7 +21,9 @@ export async function isolatedPodman(dir: string): Promise<Podman> {
   return {
     root: dir,
     env,
-    run: (args, opts = {}) =>
-      execa('podman', [...base, ...args], { env, reject: opts.reject ?? true, timeout: 5 * 60_000 }),
+    run: async (args, opts = {}) => {
+      const r = await execa('podman', [...base, ...args], { env, reject: opts.reject ?? true, timeout: 5 * 60_000 });
+      return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+    },
   };
 }

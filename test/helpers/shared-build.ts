@@ -24,6 +24,7 @@ export function testBuildOptions(recipeFile: string, outDir: string, overrides: 
     archiveCacheDir: join(SHARED_CACHE_DIR, 'archive-cache'),
     hostArch: hostDebianArch(process.arch),
     hostMirrors: () => hostArchiveMirrors(),
+    env: process.env,
     ...overrides,
   };
 }

@@ -119,6 +119,7 @@ Options:
         rootfsTar: rootfs === undefined ? undefined : resolve(ctx.cwd, rootfs),
         rebuildParents: boolOpt(ctx, 'rebuild-parents'),
         keepWork: boolOpt(ctx, 'keep-work'),
+        env: ctx.env,
         signal,
         onEvent: (e) => {
           if (e.toolLine !== undefined) {
