@@ -3,9 +3,9 @@
  * Errors are caught here and only here, printed as one line (the stack with --debug), and
  * mapped to the exit status table in README.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExitStatus, ImgfactoryError, UsageError } from '../errors.js';
+import { imgfactoryVersion } from '../version.js';
 import type { Command, CommandContext, Io } from './command.js';
 import { commands } from './commands/index.js';
 
@@ -15,10 +15,6 @@ const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -71,7 +67,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   const debug = argv.includes('--debug');
   try {
     if (argv[0] === '--version' || argv[0] === '-V') {
-      io.out(version());
+      io.out(imgfactoryVersion());
       return ExitStatus.ok;
     }
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {

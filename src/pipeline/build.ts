@@ -20,13 +20,9 @@ import * as layout from '../oci/layout.js';
 import type { LayerInfo } from '../oci/types.js';
 import { loadRecipeChain } from '../recipe/load.js';
 import type { Recipe } from '../recipe/types.js';
+import { signAndAttest, type SigningOptions } from './attest.js';
 import { buildRootfs } from './rootfs.js';
 import { StageClock, type OnBuildEvent, type StageTiming } from './stages.js';
-
-export interface ArchiveMirrors {
-  readonly mirror: string;
-  readonly securityMirror: string;
-}
 
 export interface BuildOptions {
   readonly recipeFile: string;
@@ -41,7 +37,7 @@ export interface BuildOptions {
   readonly mirror?: string;
   readonly securityMirror?: string;
   /** The host's apt mirrors, asked only when neither flags nor recipe name one. */
-  readonly hostMirrors: () => Promise<ArchiveMirrors>;
+  readonly hostMirrors: () => Promise<{ readonly mirror: string; readonly securityMirror: string }>;
   /** Clamp for every timestamp; default: the newest verified Release `Date`. */
   readonly sourceDateEpoch?: number;
   readonly bootstrapper?: Bootstrapper;
@@ -50,6 +46,8 @@ export interface BuildOptions {
   /** Build the `from:` parent even when out/<parent> exists. */
   readonly rebuildParents?: boolean;
   readonly keepWork?: boolean;
+  /** Sign the image and attach SBOM + provenance (parents built on the way too, with their publish identities). */
+  readonly signing?: SigningOptions;
   readonly now?: () => Date;
   /** The host environment, read once by the caller; only PATH and proxies reach the tools. */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -79,6 +77,8 @@ export interface BuildReport {
   readonly mirror: string;
   readonly securityMirror: string;
   readonly parent?: { readonly name: string; readonly manifestDigest: Digest };
+  /** Present when the build signed the image. */
+  readonly signed?: { readonly signer: string; readonly identities: readonly string[] };
   readonly startedOn: string;
   readonly finishedOn: string;
   readonly stages: readonly StageTiming[];
@@ -119,7 +119,12 @@ export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
         continue;
       }
     }
-    const result = await buildOne(recipe, parent, { ...options, rootfsTar: isTarget ? options.rootfsTar : undefined });
+    const result = await buildOne(recipe, parent, {
+      ...options,
+      rootfsTar: isTarget ? options.rootfsTar : undefined,
+      // --identity names the target; parents are signed for the references they publish.
+      signing: options.signing && !isTarget ? { ...options.signing, identities: undefined } : options.signing,
+    });
     if (isTarget) return { ...result, parents };
     parents.push(result.report);
     parent = { recipe, report: result.report };
@@ -254,6 +259,24 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
         }),
       ),
     );
+    const finishedOn = now().toISOString();
+    const signed = options.signing
+      ? await clock.time('sign', 'signature, SBOM and provenance', () =>
+          signAndAttest({
+            layoutDir: tmpOut,
+            ref: recipe.version,
+            recipe,
+            packageManifest: packageManifest!,
+            keysDir: options.keysDir,
+            mirror,
+            securityMirror,
+            startedOn,
+            finishedOn,
+            now: now(),
+            signing: options.signing!,
+          }),
+        )
+      : undefined;
     const report: BuildReport = {
       schemaVersion: 1,
       recipe: { name: recipe.name, version: recipe.version, file: recipe.file, sha256: recipe.fileSha256 },
@@ -266,8 +289,9 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
       mirror,
       securityMirror,
       ...(parent ? { parent: { name: parent.recipe.name, manifestDigest: parent.report.manifestDigest } } : {}),
+      ...(signed ? { signed } : {}),
       startedOn,
-      finishedOn: now().toISOString(),
+      finishedOn,
       stages: clock.timings,
     };
     await writeFile(join(tmpOut, PACKAGES_FILE), `${JSON.stringify(packageManifest, null, 2)}\n`);

@@ -4,7 +4,14 @@ import { DEFAULT_DEBIAN_KEYS_DIR, hostArchiveMirrors } from '../../archive/index
 import { UsageError } from '../../errors.js';
 import { hostDebianArch } from '../../oci/platform.js';
 import { buildRecipe, type BuildResult } from '../../pipeline/build.js';
-import { boolOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
+import { readFile } from 'node:fs/promises';
+import type { SigningOptions } from '../../pipeline/attest.js';
+import { SBOM_FORMATS, type SbomFormat } from '../../provenance/attest-layout.js';
+import { readSigningKey } from '../../sign/keys.js';
+import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
+import { imgfactoryVersion } from '../../version.js';
+import { readPassphrase } from './keys-generate.js';
+import { signatureCreator } from './sign.js';
 import { createProgress } from '../progress.js';
 
 export function archiveCacheDir(env: CommandContext['env']): string {
@@ -52,6 +59,45 @@ export function buildSummary(r: BuildResult) {
   };
 }
 
+/** CI provenance: the GitHub Actions run, when the build runs in one. */
+export function ciInvocation(env: CommandContext['env']): { builderId: string; invocationId?: string } {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_RUN_ATTEMPT: attempt, GITHUB_WORKFLOW_REF: workflow } = env;
+  if (server && repo && run) {
+    return {
+      builderId: workflow ? `${server}/${workflow}` : `${server}/${repo}`,
+      invocationId: `${server}/${repo}/actions/runs/${run}${attempt ? `/attempts/${attempt}` : ''}`,
+    };
+  }
+  return { builderId: 'https://imgfactory.dev/builder/local' };
+}
+
+async function signingFromFlags(ctx: CommandContext): Promise<SigningOptions | undefined> {
+  const keyFile = stringOpt(ctx, 'key');
+  const identities = listOpt(ctx, 'identity');
+  const sbomFormat = stringOpt(ctx, 'sbom-format') ?? 'spdx';
+  if (!SBOM_FORMATS.includes(sbomFormat as SbomFormat)) {
+    throw new UsageError('BAD_OPTION', `--sbom-format: expected ${SBOM_FORMATS.join(' or ')}, got "${sbomFormat}"`);
+  }
+  if (keyFile === undefined) {
+    if (identities.length > 0) throw new UsageError('MISSING_ARGUMENT', '--identity needs --key <secret.asc>');
+    return undefined;
+  }
+  const keyBytes = await readFile(resolve(ctx.cwd, keyFile)).catch((cause: unknown) => {
+    throw new UsageError('BAD_OPTION', `--key ${keyFile}: cannot read it`, { cause });
+  });
+  const key = await readSigningKey(new Uint8Array(keyBytes), await readPassphrase(ctx));
+  const ci = ciInvocation(ctx.env);
+  return {
+    key,
+    identities,
+    sbomFormat: sbomFormat as SbomFormat,
+    creator: signatureCreator(),
+    builder: { id: ci.builderId, version: imgfactoryVersion() },
+    ...(ci.invocationId ? { invocationId: ci.invocationId } : {}),
+    displayBase: ctx.cwd,
+  };
+}
+
 export const buildCommand: Command = {
   name: 'build',
   summary: 'Build a recipe into a reproducible OCI image layout (needs root)',
@@ -75,6 +121,12 @@ Options:
   --keys-dir <dir>            pinned archive keys (default: the package's keys/debian)
   --rebuild-parents           rebuild from: parents even when already built
   --keep-work                 keep the work directory (for debugging)
+  --key <secret.asc>          sign the image and attach an SBOM and SLSA provenance (passphrase
+                              from $IMGFACTORY_KEY_PASSPHRASE or --passphrase-file)
+  --identity <registry/repo:tag>
+                              reference to sign (repeatable; default: the recipe's publish tags)
+  --sbom-format <f>           spdx (default) or cyclonedx
+  --passphrase-file <file>    file holding the signing key's passphrase
   --json                      print a summary (digest, layers, sizes, seconds per stage)`,
   options: {
     out: { type: 'string' },
@@ -87,6 +139,10 @@ Options:
     'keys-dir': { type: 'string' },
     'rebuild-parents': { type: 'boolean' },
     'keep-work': { type: 'boolean' },
+    key: { type: 'string' },
+    identity: { type: 'string', multiple: true },
+    'sbom-format': { type: 'string' },
+    'passphrase-file': { type: 'string' },
   },
   minPositionals: 1,
   async run(ctx) {
@@ -100,6 +156,7 @@ Options:
     const sde =
       parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ??
       parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
+    const signing = await signingFromFlags(ctx);
     const progress = createProgress(ctx.io);
     const { signal, dispose } = abortOnSignals(ctx.io);
     try {
@@ -119,6 +176,7 @@ Options:
         rootfsTar: rootfs === undefined ? undefined : resolve(ctx.cwd, rootfs),
         rebuildParents: boolOpt(ctx, 'rebuild-parents'),
         keepWork: boolOpt(ctx, 'keep-work'),
+        signing,
         env: ctx.env,
         signal,
         onEvent: (e) => {
@@ -133,6 +191,7 @@ Options:
         ctx.io.out(`${s.name}@${s.version}: ${s.digest}`);
         ctx.io.out(`  layout   ${s.layout} (tag ${s.ref})`);
         ctx.io.out(`  packages ${s.packages} (all proven against signed indexes)`);
+        if (result.report.signed) ctx.io.out(`  signed   ${result.report.signed.identities.join(', ')} by ${result.report.signed.signer}`);
         for (const p of s.platforms) {
           for (const l of p.layers) {
             ctx.io.out(`  layer    ${l.digest.slice(7, 19)} ${(l.size / 1e6).toFixed(1).padStart(6)} MB${l.inherited ? ' (from parent)' : ''}  ${l.createdBy.slice(0, 70)}`);

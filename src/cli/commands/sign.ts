@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { imgfactoryVersion } from '../../version.js';
 import { readSigningKey } from '../../sign/keys.js';
 import { signaturesByRepository, writeLookaside } from '../../sign/lookaside.js';
 import { signLayout } from '../../sign/sign-layout.js';
@@ -10,8 +10,7 @@ import { PASSPHRASE_ENV, readPassphrase } from './keys-generate.js';
 
 /** `imgfactory <version>`, the `optional.creator` of our signatures. */
 export function signatureCreator(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return `imgfactory ${pkg.version}`;
+  return `imgfactory ${imgfactoryVersion()}`;
 }
 
 export const signCommand: Command = {

@@ -1,0 +1,77 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UsageError, VerifyError } from '../../errors.js';
+import { createRegistryClient } from '../../registry/client.js';
+import { resolveCredentials } from '../../registry/credentials.js';
+import { pullImage, type PullVerifyContext } from '../../registry/pull.js';
+import { parseReference } from '../../registry/reference.js';
+import { formatBytes } from '../../registry/progress.js';
+import { boolOpt, printJson, stringOpt, type Command } from '../command.js';
+
+/**
+ * The one place where pull decides whether a downloaded layout may be written.
+ * LEAD: wire the sign module's verifier here, e.g.
+ *   const keys = await readVerificationKeys([publicKeyArmored]);          // src/sign/keys.ts
+ *   await verifyLayout({ layoutDir, keys, identity: context.identity });  // src/sign/verify-layout.ts
+ * (signature AND provenance: do not pass signatureOnly). Until then pull refuses every image
+ * rather than write one nobody has verified.
+ */
+async function verifyPulledLayout(layoutDir: string, publicKeyArmored: string, context: PullVerifyContext): Promise<void> {
+  void layoutDir;
+  void publicKeyArmored;
+  throw new VerifyError(
+    'SIGNATURE_MISSING',
+    `${context.identity}: no signature verifier is wired into this build; refusing to write an unverified image`,
+  );
+}
+
+export const pullCommand: Command = {
+  name: 'pull',
+  summary: 'Pull a signed image into an OCI layout, verifying it first',
+  help: `Usage: imgfactory pull <registry/repo:tag> --key <public.asc> --out <oci-layout> [options]
+
+Downloads the image, its blobs (digest-checked) and its attachments (signature, SBOM,
+provenance, found through the referrers fallback tag) into a temporary layout, verifies the
+signature and provenance against --key, and only then moves the layout to --out. Unsigned or
+badly signed images are refused and nothing is written.
+
+Options:
+  --key <public.asc>   OpenPGP public key the image must be signed with (required)
+  --out <dir>          destination OCI layout (must not exist, or be empty)
+  --ca-file <pem>      trust this CA for the registry's TLS certificate
+  --insecure           plain HTTP (never used unless asked)`,
+  options: {
+    key: { type: 'string' },
+    out: { type: 'string' },
+    'ca-file': { type: 'string' },
+    insecure: { type: 'boolean' },
+  },
+  minPositionals: 1,
+  async run(ctx) {
+    const keyFile = stringOpt(ctx, 'key');
+    const out = stringOpt(ctx, 'out');
+    if (!keyFile) throw new UsageError('MISSING_ARGUMENT', 'pull: --key <public.asc> is required (unsigned images are never pulled)');
+    if (!out) throw new UsageError('MISSING_ARGUMENT', 'pull: --out <oci-layout> is required');
+    const ref = parseReference(ctx.positionals[0]!);
+    const publicKey = await readFile(resolve(ctx.cwd, keyFile), 'utf8').catch(() => {
+      throw new UsageError('BAD_OPTION', `pull: --key ${keyFile}: cannot read the file`);
+    });
+    const caFile = stringOpt(ctx, 'ca-file');
+    const credentials = await resolveCredentials({ registry: ref.registry, env: ctx.env });
+    const client = createRegistryClient({
+      registry: ref.registry,
+      ...(boolOpt(ctx, 'insecure') ? { insecure: true } : {}),
+      ...(caFile ? { caFile: resolve(ctx.cwd, caFile) } : {}),
+      ...(credentials ? { credentials } : {}),
+    });
+    const result = await pullImage({
+      ref,
+      client,
+      outDir: resolve(ctx.cwd, out),
+      verify: (layoutDir, context) => verifyPulledLayout(layoutDir, publicKey, context),
+    });
+    if (ctx.json) printJson(ctx.io, result);
+    else ctx.io.out(`${result.outDir}: ${result.manifestDigest} (${result.blobs} blob(s), ${formatBytes(result.bytes)}, ${result.attachments} attachment(s))`);
+    return 0;
+  },
+};

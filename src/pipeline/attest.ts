@@ -1,0 +1,85 @@
+/**
+ * Signing and attesting a freshly written layout, before it is moved into place: a build that
+ * cannot sign produces no image at all rather than an unsigned one.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
+import { SignError } from '../errors.js';
+import { attestLayout, type SbomFormat } from '../provenance/index.js';
+import type { SigningKey } from '../sign/keys.js';
+import { signLayout } from '../sign/sign-layout.js';
+import type { Recipe } from '../recipe/types.js';
+
+export interface SigningOptions {
+  readonly key: SigningKey;
+  /** Docker references to sign; default: every `publish` repository:tag of the recipe. */
+  readonly identities?: readonly string[];
+  readonly sbomFormat?: SbomFormat;
+  /** `imgfactory <version>`. */
+  readonly creator: string;
+  readonly builder: { readonly id: string; readonly version: string };
+  /** The CI run URL, when there is one. */
+  readonly invocationId?: string;
+  /** Paths in provenance are recorded relative to this (the repository root or cwd). */
+  readonly displayBase: string;
+}
+
+export function publishIdentities(recipe: Recipe): string[] {
+  return recipe.publish ? recipe.publish.tags.map((t) => `${recipe.publish!.repository}:${t}`) : [];
+}
+
+async function pinnedKeyFiles(keysDir: string, base: string): Promise<{ path: string; sha256: string }[]> {
+  const names = (await readdir(keysDir)).filter((n) => n.endsWith('.asc') || n.endsWith('.gpg')).sort();
+  return Promise.all(
+    names.map(async (n) => ({
+      path: relative(base, join(keysDir, n)),
+      sha256: createHash('sha256').update(await readFile(join(keysDir, n))).digest('hex'),
+    })),
+  );
+}
+
+export interface AttestInput {
+  readonly layoutDir: string;
+  readonly ref: string;
+  readonly recipe: Recipe;
+  readonly packageManifest: VerifiedPackageManifest;
+  readonly keysDir: string;
+  readonly mirror: string;
+  readonly securityMirror: string;
+  readonly startedOn: string;
+  readonly finishedOn: string;
+  readonly now: Date;
+  readonly signing: SigningOptions;
+}
+
+export async function signAndAttest(input: AttestInput): Promise<{ identities: string[]; signer: string }> {
+  const s = input.signing;
+  const identities = [...(s.identities && s.identities.length > 0 ? s.identities : publishIdentities(input.recipe))];
+  if (identities.length === 0) {
+    throw new SignError('IDENTITY_INVALID', `${input.recipe.name}: a key was given but nothing names the image: add --identity or publish: to the recipe`);
+  }
+  await signLayout({ layoutDir: input.layoutDir, key: s.key, identities, creator: s.creator, now: input.now, ref: input.ref });
+  await attestLayout({
+    layoutDir: input.layoutDir,
+    key: s.key,
+    ref: input.ref,
+    packageManifest: input.packageManifest,
+    sbomFormat: s.sbomFormat,
+    provenanceInput: {
+      subject: { name: identities[0]!.replace(/:[^:/]+$/, '') },
+      recipe: { path: relative(s.displayBase, input.recipe.file), sha256: input.recipe.fileSha256 },
+      suite: input.recipe.suite,
+      architectures: input.recipe.architectures,
+      mirror: input.mirror,
+      securityMirror: input.securityMirror,
+      pinnedKeys: await pinnedKeyFiles(input.keysDir, s.displayBase),
+      builder: s.builder,
+      ...(s.invocationId ? { invocationId: s.invocationId } : {}),
+      startedOn: input.startedOn,
+      finishedOn: input.finishedOn,
+    },
+  });
+  return { identities, signer: s.key.fingerprint };
+}

@@ -1,0 +1,73 @@
+/**
+ * Publish one image of a layout the way `imgfactory push` and `imgfactory build --push` do:
+ * credentials per registry, one client per registry, lookaside signatures written, then the
+ * push itself (whose last step moves the tags).
+ */
+import type { Credentials } from './credentials.js';
+import { resolveCredentials } from './credentials.js';
+import { createRegistryClient, type RegistryClient, type RegistryProgress } from './client.js';
+import { writeLookasideFromLayout, type WriteLookasideFromLayoutResult } from './lookaside.js';
+import { pushImage, type PushProgress, type PushResult } from './push.js';
+import { parseReference, type Reference } from './reference.js';
+import type { RetryPolicy } from './retry.js';
+
+export interface PublishImageOptions {
+  readonly layoutDir: string;
+  readonly ref?: string;
+  /** References as typed (`127.0.0.1:5000/base/debian-minimal:12`) or parsed. */
+  readonly targets: readonly (string | Reference)[];
+  /** The environment, read once by the caller (credentials, DOCKER_CONFIG, HOME). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly insecure?: boolean;
+  readonly caFile?: string;
+  /** Explicit credentials (e.g. --password-stdin) for every target registry. */
+  readonly credentials?: Credentials;
+  readonly dockerConfigPath?: string;
+  /** Where consumers' registries.d `lookaside:` points; signatures are written before the push. */
+  readonly lookasideDir?: string;
+  readonly mountFrom?: readonly string[];
+  readonly concurrency?: number;
+  readonly chunkSize?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly onProgress?: (event: PushProgress | RegistryProgress) => void;
+}
+
+export interface PublishImageResult extends PushResult {
+  readonly lookaside?: WriteLookasideFromLayoutResult;
+}
+
+export async function publishImage(options: PublishImageOptions): Promise<PublishImageResult> {
+  const targets = options.targets.map((t) => (typeof t === 'string' ? parseReference(t) : t));
+  const clients = new Map<string, RegistryClient>();
+  for (const registry of new Set(targets.map((t) => t.registry))) {
+    const credentials =
+      options.credentials ?? (await resolveCredentials({ registry, env: options.env, ...(options.dockerConfigPath ? { dockerConfigPath: options.dockerConfigPath } : {}) }));
+    clients.set(
+      registry,
+      createRegistryClient({
+        registry,
+        ...(options.insecure ? { insecure: true } : {}),
+        ...(options.caFile ? { caFile: options.caFile } : {}),
+        ...(credentials ? { credentials } : {}),
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
+        ...(options.retry ? { retry: options.retry } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      }),
+    );
+  }
+  // Signatures first: a consumer that sees the new tag can verify it at once. Stray signatures
+  // for a digest whose push then failed name content nobody can fetch, so they grant nothing.
+  const lookaside = options.lookasideDir
+    ? await writeLookasideFromLayout({ layoutDir: options.layoutDir, lookasideDir: options.lookasideDir, targets, ...(options.ref ? { ref: options.ref } : {}) })
+    : undefined;
+  const result = await pushImage({
+    layoutDir: options.layoutDir,
+    ...(options.ref ? { ref: options.ref } : {}),
+    targets,
+    client: (registry) => clients.get(registry)!,
+    ...(options.mountFrom ? { mountFrom: options.mountFrom } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  return { ...result, ...(lookaside ? { lookaside } : {}) };
+}

@@ -1,0 +1,209 @@
+/**
+ * layout → registry. Order matters for consumers that may look at any moment: blobs first
+ * (HEAD, then cross-repository mount, then upload), manifests by digest, attachments and their
+ * referrers fallback index, and the image tags last of all, only once every repository holds
+ * everything. A failure anywhere before that leaves no tag pointing at a partial image.
+ */
+import { RegistryError } from '../errors.js';
+import { canonicalJson } from '../oci/json.js';
+import { MediaType } from '../oci/mediatypes.js';
+import type { Digest } from '../oci/digest.js';
+import type { RegistryClient } from './client.js';
+import { attachmentBlobs, readImageGraph, type GraphBlob, type GraphManifest } from './image-graph.js';
+import { formatReference, parseReference, referrersTag, type Reference } from './reference.js';
+import { mergeReferrers, parseReferrersIndex, referrerDescriptor } from './referrers.js';
+
+export type PushProgress =
+  | {
+      readonly type: 'blob';
+      readonly action: 'skipped' | 'mounted' | 'uploaded';
+      readonly repository: string;
+      readonly digest: Digest;
+      readonly size: number;
+      readonly from?: string;
+    }
+  | { readonly type: 'manifest'; readonly repository: string; readonly reference: string; readonly digest: Digest }
+  | { readonly type: 'tag'; readonly reference: string; readonly digest: Digest };
+
+export interface PushImageOptions {
+  readonly layoutDir: string;
+  /** The image's tag in the layout (`org.opencontainers.image.ref.name`); optional when it holds one image. */
+  readonly ref?: string;
+  /** Where to push; several repositories and registries are fine. */
+  readonly targets: readonly Reference[];
+  /** One client, or one per registry. */
+  readonly client: RegistryClient | ((registry: string) => RegistryClient);
+  /** Repositories (same registry as the target) that may already hold the base layers. */
+  readonly mountFrom?: readonly string[];
+  readonly onProgress?: (event: PushProgress) => void;
+}
+
+export interface PushResult {
+  readonly manifestDigest: Digest;
+  readonly mediaType: string;
+  readonly blobsUploaded: number;
+  readonly blobsSkipped: number;
+  readonly blobsMounted: number;
+  /** Bytes sent in blob uploads (a restarted upload counts what was sent again). */
+  readonly bytesUploaded: number;
+  /** Attachment manifests pushed, summed over repositories. */
+  readonly attachmentsPushed: number;
+  /** Fully qualified references now pointing at the image. */
+  readonly tagged: readonly string[];
+}
+
+interface Counters {
+  uploaded: number;
+  skipped: number;
+  mounted: number;
+  bytes: number;
+}
+
+/** `a/b` stays a repository; `host:5000/a/b` names one in a registry (only used if it matches). */
+function mountSource(entry: string, registry: string): string | undefined {
+  const first = entry.split('/')[0] ?? '';
+  if (entry.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    const ref = parseReference(entry);
+    return ref.registry === registry ? ref.repository : undefined;
+  }
+  return entry;
+}
+
+async function pushBlobs(
+  client: RegistryClient,
+  repository: string,
+  blobs: readonly GraphBlob[],
+  mountFrom: readonly string[],
+  counters: Counters,
+  progress: (e: PushProgress) => void,
+): Promise<void> {
+  // The client bounds concurrency. After a failure no new transfer starts, and the push waits
+  // for those in flight so nothing keeps running once it has reported the error.
+  let failed = false;
+  const results = await Promise.allSettled(
+    blobs.map(async (b) => {
+      try {
+        if (failed) return;
+        if (await client.hasBlob(repository, b.digest)) {
+          counters.skipped++;
+          progress({ type: 'blob', action: 'skipped', repository, digest: b.digest, size: b.size });
+          return;
+        }
+        for (const from of mountFrom) {
+          if (failed) return;
+          if (await client.mountBlob(repository, from, b.digest)) {
+            counters.mounted++;
+            progress({ type: 'blob', action: 'mounted', repository, digest: b.digest, size: b.size, from });
+            return;
+          }
+        }
+        if (failed) return;
+        const { bytesSent } = await client.uploadBlob(repository, b.source, b.digest, b.size);
+        counters.uploaded++;
+        counters.bytes += bytesSent;
+        progress({ type: 'blob', action: 'uploaded', repository, digest: b.digest, size: b.size });
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }),
+  );
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
+
+async function putByDigest(client: RegistryClient, repository: string, m: GraphManifest, progress: (e: PushProgress) => void): Promise<void> {
+  await client.putManifest(repository, m.digest, m.bytes, m.mediaType);
+  progress({ type: 'manifest', repository, reference: m.digest, digest: m.digest });
+}
+
+export async function pushImage(options: PushImageOptions): Promise<PushResult> {
+  const { layoutDir, targets } = options;
+  const progress = options.onProgress ?? (() => {});
+  const clientFor = typeof options.client === 'function' ? options.client : () => options.client as RegistryClient;
+  if (targets.length === 0) throw new RegistryError('REFERENCE_INVALID', 'push: no target reference given');
+  const graph = await readImageGraph(layoutDir, options.ref);
+  const root = graph.root;
+  for (const t of targets) {
+    if (t.digest !== undefined && t.digest !== root.digest) {
+      throw new RegistryError('REFERENCE_INVALID', `${formatReference(t)}: the image in ${layoutDir} is ${root.digest}`);
+    }
+  }
+
+  // One content push per repository, however many tags point into it.
+  const repositories = new Map<string, { registry: string; repository: string }>();
+  for (const t of targets) repositories.set(`${t.registry}/${t.repository}`, { registry: t.registry, repository: t.repository });
+
+  const counters: Counters = { uploaded: 0, skipped: 0, mounted: 0, bytes: 0 };
+  let attachmentsPushed = 0;
+  const done = new Map<string, string[]>();
+  const extraBlobs = attachmentBlobs(graph.attachments);
+
+  for (const { registry, repository } of repositories.values()) {
+    const client = clientFor(registry);
+    const mountFrom = [
+      ...(options.mountFrom ?? []).map((m) => mountSource(m, registry)).filter((m): m is string => m !== undefined),
+      // A repository filled earlier in this push is the cheapest source of all.
+      ...(done.get(registry) ?? []),
+    ].filter((m, i, all) => m !== repository && all.indexOf(m) === i);
+
+    await pushBlobs(client, repository, graph.blobs, mountFrom, counters, progress);
+    for (const m of graph.manifests) await putByDigest(client, repository, m, progress);
+
+    if (graph.attachments.length > 0) {
+      await pushBlobs(client, repository, extraBlobs, mountFrom, counters, progress);
+      for (const a of graph.attachments) {
+        await putByDigest(client, repository, a.manifest, progress);
+        attachmentsPushed++;
+      }
+      // Attachments of a platform manifest inside an index get their own referrers tag.
+      const bySubject = new Map<Digest, typeof graph.attachments>();
+      for (const a of graph.attachments) bySubject.set(a.manifest.subject!, [...(bySubject.get(a.manifest.subject!) ?? []), a]);
+      for (const [subject, list] of bySubject) {
+        const tag = referrersTag(subject);
+        const existing = await client.findManifest(repository, tag);
+        const current = existing ? parseReferrersIndex(existing.bytes, `${registry}/${repository}:${tag}`) : undefined;
+        const merged = mergeReferrers(
+          current,
+          list.map((a) =>
+            referrerDescriptor({
+              kind: a.kind,
+              digest: a.manifest.digest,
+              size: a.manifest.bytes.byteLength,
+              mediaType: a.manifest.mediaType,
+              artifactType: a.manifest.artifactType,
+              configMediaType: a.manifest.blobs[0]?.mediaType,
+              annotations: a.manifest.annotations,
+            }),
+          ),
+        );
+        const bytes = canonicalJson(merged);
+        if (!existing || Buffer.compare(existing.bytes, Buffer.from(bytes)) !== 0) {
+          const digest = await client.putManifest(repository, tag, bytes, MediaType.imageIndex);
+          progress({ type: 'manifest', repository, reference: tag, digest });
+        }
+      }
+    }
+    done.set(registry, [...(done.get(registry) ?? []), repository]);
+  }
+
+  const tagged: string[] = [];
+  for (const t of targets) {
+    if (t.tag !== undefined) {
+      await clientFor(t.registry).putManifest(t.repository, t.tag, root.bytes, root.mediaType);
+      progress({ type: 'tag', reference: formatReference({ registry: t.registry, repository: t.repository, tag: t.tag }), digest: root.digest });
+    }
+    tagged.push(formatReference({ registry: t.registry, repository: t.repository, ...(t.tag !== undefined ? { tag: t.tag } : { digest: root.digest }) }));
+  }
+
+  return {
+    manifestDigest: root.digest,
+    mediaType: root.mediaType,
+    blobsUploaded: counters.uploaded,
+    blobsSkipped: counters.skipped,
+    blobsMounted: counters.mounted,
+    bytesUploaded: counters.bytes,
+    attachmentsPushed,
+    tagged,
+  };
+}
