@@ -6,7 +6,6 @@
  * credentials never appear in errors or progress events.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { RegistryError, type RegistryErrorCode } from '../errors.js';
 import { isDigest, sha256Digest, type Digest } from '../oci/digest.js';
@@ -594,6 +593,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           }
           return { bytesSent: sent };
         } catch (e) {
+          if (typeof (e as NodeJS.ErrnoException).syscall === 'string') throw e;
           const err = e instanceof RegistryError ? e : networkError(e, `upload ${short(digest)} to ${repository}`);
           if (!temporary(err) || attempt >= policy.attempts) {
             if (err.code === 'BLOB_DIGEST_MISMATCH' || err.code === 'REGISTRY_UNAUTHORIZED' || err.code === 'REGISTRY_DENIED') throw err;
@@ -652,16 +652,16 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         if (res.status !== 200 || !res.body) throw await unexpected(res, what, 'REGISTRY_PROTOCOL');
         const hash = createHash('sha256');
         let got = 0;
-        const out = createWriteStream(part, { flags: 'wx' });
+        const out = await open(part, 'wx');
         try {
           for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
             got += chunk.byteLength;
             if (got > size) throw new RegistryError('BLOB_DIGEST_MISMATCH', `${registry}: ${what}: more bytes than the descriptor's ${size}`);
             hash.update(chunk);
-            if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
+            await out.write(chunk);
           }
         } finally {
-          await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+          await out.close();
         }
         const actual = `sha256:${hash.digest('hex')}`;
         if (got !== size || actual !== digest) {
@@ -671,6 +671,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         return;
       } catch (e) {
         await rm(part, { force: true });
+        // A local file-system failure is not the registry's and will not improve by retrying.
+        if (typeof (e as NodeJS.ErrnoException).syscall === 'string') throw e;
         const err = e instanceof RegistryError ? e : networkError(e, what);
         if (!temporary(err) || attempt >= policy.attempts) throw err;
         const delayMs = retryDelayMs(attempt, policy, undefined, Math.random());

@@ -87,7 +87,9 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
     const download = async (manifests: readonly GraphManifest[]) => {
       const seen = new Set<Digest>();
       const wanted = manifests.flatMap((m) => m.blobs).filter((b) => !seen.has(b.digest) && seen.add(b.digest));
-      await Promise.all(
+      // Wait for every transfer before reporting a failure, so none still writes into the
+      // temporary layout while it is being removed.
+      const results = await Promise.allSettled(
         wanted.map(async (b) => {
           await client.downloadBlob(repository, b.digest, b.size, blobPath(tmp, b.digest));
           blobs++;
@@ -95,6 +97,8 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
           options.onProgress?.({ type: 'blob', digest: b.digest, size: b.size });
         }),
       );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     };
 
     const top = await client.getManifest(repository, manifestReference(ref));

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { UsageError, VerifyError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
+import { readVerificationKeys } from '../../sign/keys.js';
+import { verifyLayout } from '../../sign/verify-layout.js';
 import { createRegistryClient } from '../../registry/client.js';
 import { resolveCredentials } from '../../registry/credentials.js';
 import { pullImage, type PullVerifyContext } from '../../registry/pull.js';
@@ -9,20 +11,12 @@ import { formatBytes } from '../../registry/progress.js';
 import { boolOpt, printJson, stringOpt, type Command } from '../command.js';
 
 /**
- * The one place where pull decides whether a downloaded layout may be written.
- * LEAD: wire the sign module's verifier here, e.g.
- *   const keys = await readVerificationKeys([publicKeyArmored]);          // src/sign/keys.ts
- *   await verifyLayout({ layoutDir, keys, identity: context.identity });  // src/sign/verify-layout.ts
- * (signature AND provenance: do not pass signatureOnly). Until then pull refuses every image
- * rather than write one nobody has verified.
+ * The one place where pull decides whether a downloaded layout may be written: the signature
+ * must match the reference pulled, and the provenance and SBOM must verify and agree.
  */
 async function verifyPulledLayout(layoutDir: string, publicKeyArmored: string, context: PullVerifyContext): Promise<void> {
-  void layoutDir;
-  void publicKeyArmored;
-  throw new VerifyError(
-    'SIGNATURE_MISSING',
-    `${context.identity}: no signature verifier is wired into this build; refusing to write an unverified image`,
-  );
+  const keys = await readVerificationKeys([publicKeyArmored]);
+  await verifyLayout({ layoutDir, keys, identity: context.identity });
 }
 
 export const pullCommand: Command = {

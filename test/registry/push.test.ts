@@ -1,0 +1,183 @@
+// Push to a real docker-registry (plain HTTP on loopback) and check with skopeo what landed.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sha256Digest } from '../../src/oci/digest.js';
+import { blobPath, readIndex } from '../../src/oci/layout.js';
+import { MediaType } from '../../src/oci/mediatypes.js';
+import type { Index, Manifest } from '../../src/oci/types.js';
+import { createRegistryClient } from '../../src/registry/client.js';
+import type { LocalRegistry } from '../../src/registry/local-registry.js';
+import { pushImage, type PushProgress } from '../../src/registry/push.js';
+import { parseReference, referrersTag } from '../../src/registry/reference.js';
+import {
+  randomLayer,
+  skopeo,
+  startTestRegistry,
+  tlsArgs,
+  writeTestAttachments,
+  writeTestImage,
+  testDir,
+  type LayerBlob,
+  type TestImage,
+} from '../helpers/registry.js';
+
+let registry: LocalRegistry;
+let dir: string;
+let base: TestImage;
+let baseLayers: LayerBlob[];
+
+beforeAll(async () => {
+  registry = await startTestRegistry({ accessLog: true });
+  dir = await testDir();
+  baseLayers = [await randomLayer(200_000), await randomLayer(50_000)];
+  base = await writeTestImage(join(dir, 'base'), { tag: '12', layers: baseLayers });
+  await writeTestAttachments(base, [`${registry.host}/base/debian-minimal:12`]);
+});
+
+const client = () => createRegistryClient({ registry: registry.host, insecure: true });
+
+describe('pushImage', () => {
+  it('pushes the image; skopeo reads the same manifest digest and copies it out', async () => {
+    const events: PushProgress[] = [];
+    const target = parseReference(`${registry.host}/base/debian-minimal:12`);
+    const r = await pushImage({ layoutDir: base.layoutDir, targets: [target], client: client(), onProgress: (e) => events.push(e) });
+    expect(r.manifestDigest).toBe(base.manifest.digest);
+    // config + 2 layers + the attachments' empty config + 3 attachment layers
+    expect(r.blobsUploaded).toBe(7);
+    expect(r.blobsSkipped).toBe(0);
+    expect(r.attachmentsPushed).toBe(3);
+    expect(r.tagged).toEqual([`${registry.host}/base/debian-minimal:12`]);
+    // The tag is the very last thing written.
+    expect(events.at(-1)).toMatchObject({ type: 'tag' });
+    expect(events.filter((e) => e.type === 'tag')).toHaveLength(1);
+
+    const raw = await skopeo(['inspect', '--raw', ...tlsArgs(registry), `docker://${registry.host}/base/debian-minimal:12`]);
+    expect(sha256Digest(Buffer.from(raw.stdout))).toBe(base.manifest.digest);
+    expect(Buffer.from(raw.stdout).equals(base.manifestBytes)).toBe(true);
+
+    const out = join(dir, 'copied');
+    await skopeo(['copy', ...tlsArgs(registry, 'src'), `docker://${registry.host}/base/debian-minimal:12`, `oci:${out}:x`]);
+    const index = await readIndex(out);
+    expect(index.manifests[0]!.digest).toBe(base.manifest.digest);
+    for (const l of baseLayers) expect((await readFile(blobPath(out, l.descriptor.digest))).equals(l.bytes)).toBe(true);
+  });
+
+  it('lists signature, SBOM and provenance under the referrers fallback tag, subject = the image', async () => {
+    const c = client();
+    const tag = referrersTag(base.manifest.digest);
+    const raw = await skopeo(['inspect', '--raw', ...tlsArgs(registry), `docker://${registry.host}/base/debian-minimal:${tag}`]);
+    const index = JSON.parse(raw.stdout) as Index;
+    expect(index.mediaType).toBe(MediaType.imageIndex);
+    expect(index.manifests.map((m) => m.annotations?.['dev.imgfactory.attachment']).sort()).toEqual(['provenance', 'sbom', 'signature']);
+    expect(index.manifests.find((m) => m.annotations?.['dev.imgfactory.attachment'] === 'signature')?.artifactType).toBe(MediaType.simpleSigning);
+    for (const d of index.manifests) {
+      const m = await c.getManifest('base/debian-minimal', d.digest);
+      const manifest = JSON.parse(m.bytes.toString('utf8')) as Manifest;
+      // distribution stores OCI 1.1 fields unchanged.
+      expect(manifest.subject?.digest).toBe(base.manifest.digest);
+      expect(manifest.artifactType).toBe(d.artifactType);
+      expect(m.digest).toBe(d.digest);
+    }
+  });
+
+  it('pushing the unchanged image again uploads 0 blobs and leaves the fallback index as it was', async () => {
+    const c = client();
+    const before = await c.getManifest('base/debian-minimal', referrersTag(base.manifest.digest));
+    const r = await pushImage({ layoutDir: base.layoutDir, targets: [parseReference(`${registry.host}/base/debian-minimal:12`)], client: c });
+    expect(r.blobsUploaded).toBe(0);
+    expect(r.bytesUploaded).toBe(0);
+    expect(r.blobsMounted).toBe(0);
+    expect(r.blobsSkipped).toBe(7);
+    const after = await c.getManifest('base/debian-minimal', referrersTag(base.manifest.digest));
+    expect(after.digest).toBe(before.digest);
+  });
+
+  it('a child image in another repository mounts the base layers and uploads only its own', async () => {
+    const own = await randomLayer(30_000);
+    const child = await writeTestImage(join(dir, 'child'), { tag: '1', layers: [...baseLayers, own] });
+    const logBefore = registry.logLines().length;
+    const r = await pushImage({
+      layoutDir: child.layoutDir,
+      targets: [parseReference(`${registry.host}/apps/python3:1`)],
+      client: client(),
+      mountFrom: ['base/debian-minimal'],
+    });
+    expect(r.blobsMounted).toBe(2);
+    expect(r.blobsUploaded).toBe(2); // its config and its own layer
+    expect(r.bytesUploaded).toBe(own.descriptor.size + child.config.size);
+    expect(r.attachmentsPushed).toBe(0);
+    // The registry's access log shows the two cross-repository mounts (201 Created).
+    const mounts = registry
+      .logLines()
+      .slice(logBefore)
+      .filter((l) => /POST \/v2\/apps\/python3\/blobs\/uploads\/\?(?=.*mount=)(?=.*from=base%2Fdebian-minimal).* 201 /.test(l));
+    expect(mounts).toHaveLength(2);
+    const raw = await skopeo(['inspect', '--raw', ...tlsArgs(registry), `docker://${registry.host}/apps/python3:1`]);
+    expect(sha256Digest(Buffer.from(raw.stdout))).toBe(child.manifest.digest);
+  });
+
+  it('pushes to two repositories in one go: the second mounts everything from the first; tags come last', async () => {
+    const img = await writeTestImage(join(dir, 'two'), { tag: 't', layers: [await randomLayer(10_000)] });
+    const events: PushProgress[] = [];
+    const r = await pushImage({
+      layoutDir: img.layoutDir,
+      targets: [parseReference(`${registry.host}/multi/a:1`), parseReference(`${registry.host}/multi/a:latest`), parseReference(`${registry.host}/multi/b:1`)],
+      client: client(),
+      onProgress: (e) => events.push(e),
+    });
+    expect(r.blobsUploaded).toBe(2);
+    expect(r.blobsMounted).toBe(2);
+    const firstTag = events.findIndex((e) => e.type === 'tag');
+    expect(events.slice(firstTag).every((e) => e.type === 'tag')).toBe(true);
+    expect(events.filter((e) => e.type === 'tag')).toHaveLength(3);
+    expect((await client().listTags('multi/a')).sort()).toEqual(['1', 'latest']);
+  });
+
+  it('pushes a multi-platform index: platform manifests first, then the index; attachments keyed to the index', async () => {
+    const { writeBlob, addToIndex } = await import('../../src/oci/layout.js');
+    const layout = join(dir, 'multi-arch');
+    const amd = await writeTestImage(layout, { tag: 'amd64-only', layers: [await randomLayer(4000)] });
+    const arm = await writeTestImage(join(dir, 'arm-tmp'), { tag: 'arm', layers: [await randomLayer(4000)] });
+    for (const l of arm.layers) await writeBlob(layout, l.bytes, l.descriptor.mediaType);
+    await writeBlob(layout, await readFile(blobPath(arm.layoutDir, arm.config.digest)), MediaType.imageConfig);
+    await writeBlob(layout, arm.manifestBytes, MediaType.imageManifest);
+    const index: Index = {
+      schemaVersion: 2,
+      mediaType: MediaType.imageIndex,
+      manifests: [
+        { ...amd.manifest, platform: { architecture: 'amd64', os: 'linux' } },
+        { ...arm.manifest, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+      ],
+    };
+    const indexBytes = Buffer.from(JSON.stringify(index));
+    const indexDesc = await writeBlob(layout, indexBytes, MediaType.imageIndex);
+    await addToIndex(layout, { ...indexDesc, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+    const fakeImage = { ...amd, manifest: indexDesc, tag: 'multi' };
+    await writeTestAttachments(fakeImage, [`${registry.host}/multi/arch:1`]);
+
+    const r = await pushImage({ layoutDir: layout, ref: 'multi', targets: [parseReference(`${registry.host}/multi/arch:1`)], client: client() });
+    expect(r.manifestDigest).toBe(indexDesc.digest);
+    expect(r.mediaType).toBe(MediaType.imageIndex);
+    const raw = await skopeo(['inspect', '--raw', ...tlsArgs(registry), `docker://${registry.host}/multi/arch:1`]);
+    expect(sha256Digest(Buffer.from(raw.stdout))).toBe(indexDesc.digest);
+    const armRaw = await skopeo(['inspect', '--raw', ...tlsArgs(registry), `docker://${registry.host}/multi/arch@${arm.manifest.digest}`]);
+    expect(Buffer.from(armRaw.stdout).equals(arm.manifestBytes)).toBe(true);
+    const referrers = await client().getManifest('multi/arch', referrersTag(indexDesc.digest));
+    expect((JSON.parse(referrers.bytes.toString('utf8')) as Index).manifests).toHaveLength(3);
+  });
+
+  it('refuses a layout whose blob was tampered with: BLOB_DIGEST_MISMATCH, nothing tagged', async () => {
+    const layer = await randomLayer(5000);
+    const img = await writeTestImage(join(dir, 'tampered'), { tag: 'x', layers: [layer] });
+    const file = blobPath(img.layoutDir, layer.descriptor.digest);
+    const bytes = await readFile(file);
+    bytes[100] = bytes[100]! ^ 0xff;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, bytes);
+    await expect(
+      pushImage({ layoutDir: img.layoutDir, targets: [parseReference(`${registry.host}/tampered/x:1`)], client: client() }),
+    ).rejects.toMatchObject({ code: 'BLOB_DIGEST_MISMATCH' });
+    expect(await client().listTags('tampered/x')).toEqual([]);
+  });
+});
