@@ -161,7 +161,9 @@ export type RegistryErrorCode =
   | 'CREDENTIALS_UNAVAILABLE';
 export class RegistryError extends ImgfactoryError<RegistryErrorCode> {
   get exitStatus(): ExitStatus {
-    return this.code === 'BLOB_DIGEST_MISMATCH' ? ExitStatus.verificationFailed : ExitStatus.network;
+    if (this.code === 'BLOB_DIGEST_MISMATCH') return ExitStatus.verificationFailed;
+    if (this.code === 'REFERENCE_INVALID' || this.code === 'INSECURE_NOT_ALLOWED') return ExitStatus.usage;
+    return ExitStatus.network;
   }
 }
 

@@ -100,6 +100,9 @@ function toolPackage(file: string): string {
     'docker-registry': 'docker-registry',
     htpasswd: 'apache2-utils',
     openssl: 'openssl',
+    getfattr: 'attr',
+    setcap: 'libcap2-bin',
+    chroot: 'coreutils',
   };
   return known[file] ?? file;
 }

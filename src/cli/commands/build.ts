@@ -6,6 +6,8 @@ import { hostDebianArch } from '../../oci/platform.js';
 import { buildRecipe, type BuildResult } from '../../pipeline/build.js';
 import { readFile } from 'node:fs/promises';
 import type { SigningOptions } from '../../pipeline/attest.js';
+import { publishBuild } from '../../pipeline/publish-build.js';
+import { formatRegistryProgress } from '../../registry/progress.js';
 import { SBOM_FORMATS, type SbomFormat } from '../../provenance/attest-layout.js';
 import { readSigningKey } from '../../sign/keys.js';
 import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
@@ -127,6 +129,12 @@ Options:
                               reference to sign (repeatable; default: the recipe's publish tags)
   --sbom-format <f>           spdx (default) or cyclonedx
   --passphrase-file <file>    file holding the signing key's passphrase
+  --push                      push the signed image (and parents built on the way) to the
+                              signed identities; needs --key. Credentials: docker config or
+                              $IMGFACTORY_REGISTRY_USER / $IMGFACTORY_REGISTRY_PASSWORD
+  --lookaside-dir <dir>       with --push: also write signatures to this lookaside store
+  --ca-file <pem>             with --push: trust this CA for the registry's TLS certificate
+  --insecure                  with --push: plain HTTP to the registry (never used unless asked)
   --json                      print a summary (digest, layers, sizes, seconds per stage)`,
   options: {
     out: { type: 'string' },
@@ -143,6 +151,10 @@ Options:
     identity: { type: 'string', multiple: true },
     'sbom-format': { type: 'string' },
     'passphrase-file': { type: 'string' },
+    push: { type: 'boolean' },
+    'lookaside-dir': { type: 'string' },
+    'ca-file': { type: 'string' },
+    insecure: { type: 'boolean' },
   },
   minPositionals: 1,
   async run(ctx) {
@@ -157,6 +169,8 @@ Options:
       parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ??
       parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
     const signing = await signingFromFlags(ctx);
+    const push = boolOpt(ctx, 'push');
+    if (push && !signing) throw new UsageError('MISSING_ARGUMENT', '--push needs --key: imgfactory never pushes an unsigned image');
     const progress = createProgress(ctx.io);
     const { signal, dispose } = abortOnSignals(ctx.io);
     try {
@@ -185,13 +199,40 @@ Options:
           } else progress.stage(e.stage, e.message);
         },
       });
-      const s = buildSummary(result);
+      const lookasideDir = stringOpt(ctx, 'lookaside-dir');
+      const caFile = stringOpt(ctx, 'ca-file');
+      const published = push
+        ? await publishBuild(result, {
+            env: ctx.env,
+            ...(lookasideDir ? { lookasideDir: resolve(ctx.cwd, lookasideDir) } : {}),
+            ...(caFile ? { caFile: resolve(ctx.cwd, caFile) } : {}),
+            ...(boolOpt(ctx, 'insecure') ? { insecure: true } : {}),
+            onProgress: (e) => {
+              const line = formatRegistryProgress(e);
+              if (line !== undefined) progress.info(line);
+            },
+          })
+        : [];
+      const s = {
+        ...buildSummary(result),
+        pushed: published.map((p) => ({
+          name: p.name,
+          targets: p.targets,
+          blobsUploaded: p.result.blobsUploaded,
+          blobsMounted: p.result.blobsMounted,
+          blobsSkipped: p.result.blobsSkipped,
+          bytesUploaded: p.result.bytesUploaded,
+        })),
+      };
       if (ctx.json) printJson(ctx.io, s);
       else {
         ctx.io.out(`${s.name}@${s.version}: ${s.digest}`);
         ctx.io.out(`  layout   ${s.layout} (tag ${s.ref})`);
         ctx.io.out(`  packages ${s.packages} (all proven against signed indexes)`);
         if (result.report.signed) ctx.io.out(`  signed   ${result.report.signed.identities.join(', ')} by ${result.report.signed.signer}`);
+        for (const p of s.pushed) {
+          ctx.io.out(`  pushed   ${p.targets.join(', ')} (${p.blobsUploaded} blobs uploaded, ${p.blobsMounted} mounted, ${p.blobsSkipped} already there)`);
+        }
         for (const p of s.platforms) {
           for (const l of p.layers) {
             ctx.io.out(`  layer    ${l.digest.slice(7, 19)} ${(l.size / 1e6).toFixed(1).padStart(6)} MB${l.inherited ? ' (from parent)' : ''}  ${l.createdBy.slice(0, 70)}`);

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// imgfactory benchmarks. Every figure is measured next to a reference in the same run, on the
+// same machine and mirror, so the ratios mean something even when absolute times drift.
+//
+//   sudo node bench/run.mjs [--only build|layer] [--out bench/results]
+//
+// Needs root (debootstrap), a built dist/ (`npm run build`) and the host's apt mirror.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const resultsDir = resolve(args.includes('--out') ? args[args.indexOf('--out') + 1] : join(repo, 'bench/results'));
+const work = mkdtempSync('/var/tmp/imgfactory-bench-');
+const { hostArchiveMirrors } = await import(join(repo, 'dist/archive/index.js'));
+const { mirror } = await hostArchiveMirrors();
+
+/** Run a command, return wall seconds and the child's peak RSS (MiB) from GNU time-like accounting. */
+function timed(argv, opts = {}) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...opts });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${String(r.stderr).slice(-500)}`);
+  return { seconds, stdout: String(r.stdout) };
+}
+
+const mb = (n) => Math.round((n / 1e6) * 10) / 10;
+const results = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
+const lines = [];
+
+if (!only || only === 'build') {
+  // Reference: plain debootstrap minbase into a fresh directory, same mirror.
+  const ref = timed(['debootstrap', '--variant=minbase', 'bookworm', join(work, 'plain'), mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+  const du = Number(execFileSync('du', ['-sb', '--exclude=./var/cache/apt/archives', '.'], { cwd: join(work, 'plain') }).toString().split('\t')[0]);
+  results.debootstrap = { seconds: ref.seconds, unpackedBytes: du };
+  lines.push(`| plain \`debootstrap --variant=minbase bookworm\` (reference) | ${ref.seconds.toFixed(1)} s | – | ${mb(du)} MB |`);
+  const out = join(work, 'out');
+  results.builds = {};
+  for (const recipe of ['debian-minimal', 'python3', 'static']) {
+    const r = timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes', `${recipe}.ts`), '--out', out, '--work-dir', join(work, 'w'), '--json'], { env: process.env });
+    const s = JSON.parse(r.stdout);
+    const layers = s.platforms[0].layers;
+    const own = layers.filter((l) => !l.inherited);
+    const compressed = layers.reduce((a, l) => a + l.size, 0);
+    const unpacked = layers.reduce((a, l) => a + l.uncompressedSize, 0);
+    results.builds[recipe] = { seconds: r.seconds, digest: s.digest, compressed, unpacked, ownLayers: own.length, ownCompressed: own.reduce((a, l) => a + l.size, 0), stages: s.stages };
+    const ratio = recipe === 'debian-minimal' ? ` (${(r.seconds / ref.seconds).toFixed(2)}× debootstrap)` : '';
+    lines.push(`| \`imgfactory build recipes/${recipe}.ts\` | ${r.seconds.toFixed(1)} s${ratio} | ${mb(compressed)} MB${own.length < layers.length ? ` (own layers ${mb(results.builds[recipe].ownCompressed)} MB)` : ''} | ${mb(unpacked)} MB |`);
+  }
+}
+
+if (!only || only === 'layer') {
+  // packLayer against `tar --sort=name | gzip -6` over the same tree (a minbase root).
+  const tree = join(work, 'plain');
+  if (only === 'layer') timed(['debootstrap', '--variant=minbase', 'bookworm', tree, mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+  const script = `
+    const l = await import(${JSON.stringify(join(repo, 'dist/layer/index.js'))});
+    const snap = await l.snapshotTree(${JSON.stringify(tree)}, { exclude: ['dev', 'proc', 'sys', 'run', 'tmp', 'var/cache/apt/archives'] });
+    const t0 = performance.now();
+    const info = await l.packLayer({ root: ${JSON.stringify(tree)}, snapshot: snap, sourceDateEpoch: 1700000000, outFile: ${JSON.stringify(join(work, 'layer.tar.gz'))} });
+    console.log(JSON.stringify({ packSeconds: (performance.now() - t0) / 1000, size: info.size, uncompressed: info.uncompressedSize, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
+  const mine = JSON.parse(timed(['node', '--input-type=module', '-e', script]).stdout);
+  const tarRef = timed(['sh', '-c', `tar --sort=name --numeric-owner --mtime=@1700000000 --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* --exclude=./run/* --exclude=./tmp/* --exclude=./var/cache/apt/archives -C ${tree} -cf - . | gzip -n -6 > ${join(work, 'ref.tar.gz')}`]);
+  const refSize = Number(execFileSync('stat', ['-c', '%s', join(work, 'ref.tar.gz')]).toString());
+  results.layer = { packLayer: mine, tarGzip: { seconds: tarRef.seconds, size: refSize } };
+  lines.push(`| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(mine.packSeconds / tarRef.seconds).toFixed(2)}× tar\\|gzip) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`);
+  lines.push(`| \`tar --sort=name \\| gzip -n -6\` (reference) | ${tarRef.seconds.toFixed(1)} s | ${mb(refSize)} MB | – |`);
+}
+
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(results, null, 2));
+console.log('| what | time | compressed | unpacked / notes |\n|---|---|---|---|');
+console.log(lines.join('\n'));
+rmSync(work, { recursive: true, force: true });
