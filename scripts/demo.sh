@@ -24,7 +24,8 @@ fi
 [ -f "$state/password" ] || (umask 077; openssl rand -hex 16 > "$state/password")
 
 echo "== local registry (TLS, basic auth) and lookaside server"
-imgfactory registry serve --tls --port 5000 --user demo --password-file "$state/password" \
+# Started with node directly (not the shell function) so $! is the server itself.
+node "$PWD/bin/imgfactory.js" registry serve --tls --port 5000 --user demo --password-file "$state/password" \
   --storage-dir "$state/registry" --lookaside-dir "$state/lookaside" --json > "$state/registry.json" &
 registry_pid=$!
 trap 'kill $registry_pid 2>/dev/null; wait $registry_pid 2>/dev/null || true' EXIT

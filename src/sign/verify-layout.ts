@@ -55,8 +55,7 @@ export async function verifyLayout(options: VerifyLayoutOptions): Promise<Verify
   const signatures = await verifySignatures(dir, image.digest, options);
   if (options.signatureOnly) return { manifestDigest: image.digest, signatures };
   const provenance = await verifyProvenance(dir, image.digest, options.keys);
-  const sbom = await readSbom(dir, image.digest);
-  compareSbomWithProvenance(sbom, provenance.facts, image.digest);
+  const sbom = await matchingSbom(await readSboms(dir, image.digest), provenance.facts, image.digest);
   return {
     manifestDigest: image.digest,
     signatures,
@@ -70,24 +69,28 @@ export async function verifyLayout(options: VerifyLayoutOptions): Promise<Verify
   };
 }
 
-function single(found: readonly Attachment[], kind: string, dir: string, missing: VerifyError): Attachment {
+/**
+ * Several parties may sign and attest the same digest (a registry's referrers hold them all), so
+ * every check below looks at all attachments of its kind and is satisfied by the ones made with
+ * the trusted keys; the rest are ignored, as containers/image ignores signatures it cannot use.
+ */
+function some(found: readonly Attachment[], missing: VerifyError): readonly Attachment[] {
   if (found.length === 0) throw missing;
-  if (found.length > 1) throw new VerifyError(missing.code, `${dir}: ${found.length} ${kind} attachments for one image`);
-  return found[0]!;
+  return found;
 }
 
 async function verifySignatures(dir: string, digest: Digest, options: VerifyLayoutOptions): Promise<VerifyReport['signatures']> {
   const corrupt = (message: string) => new VerifyError('SIGNATURE_INVALID', message);
-  const attachment = single(
+  const attachments = some(
     await readAttachments(dir, digest, 'signature', corrupt),
-    'signature',
-    dir,
     new VerifyError('SIGNATURE_MISSING', `${dir}: image ${digest} has no signature`),
   );
-  if (attachment.manifest.artifactType !== MediaType.simpleSigning) {
-    throw new VerifyError('SIGNATURE_INVALID', `${dir}: signature attachment has artifactType ${String(attachment.manifest.artifactType)}`);
+  for (const a of attachments) {
+    if (a.manifest.artifactType !== MediaType.simpleSigning) {
+      throw new VerifyError('SIGNATURE_INVALID', `${dir}: signature attachment has artifactType ${String(a.manifest.artifactType)}`);
+    }
   }
-  const layers = attachment.layers.filter((l) => l.descriptor.mediaType === MediaType.simpleSigningLayer);
+  const layers = attachments.flatMap((a) => a.layers.filter((l) => l.descriptor.mediaType === MediaType.simpleSigningLayer));
   if (layers.length === 0) throw new VerifyError('SIGNATURE_MISSING', `${dir}: signature attachment holds no signatures`);
   const verified: { identity: string; signerFingerprint: string; creator?: string; timestamp?: number }[] = [];
   const failures: VerifyError[] = [];
@@ -104,8 +107,11 @@ async function verifySignatures(dir: string, digest: Digest, options: VerifyLayo
     }
   }
   if (options.identity === undefined) {
-    // Without an identity to look for, every signature we ship must hold.
-    if (failures[0]) throw failures[0];
+    // Without an identity to look for, every signature must hold, except those by keys we were
+    // not asked to trust (another party's); at least one must be ours.
+    const broken = failures.find((f) => f.code !== 'SIGNATURE_UNTRUSTED_KEY');
+    if (broken) throw broken;
+    if (verified.length === 0) throw failures[0]!;
     return verified;
   }
   // With one, a single good signature for it is enough (as a containers/image signedBy policy).
@@ -123,12 +129,29 @@ async function verifyProvenance(
   keys: readonly VerificationKey[],
 ): Promise<{ facts: ProvenanceFacts; signerFingerprint: string }> {
   const corrupt = (message: string) => new VerifyError('DSSE_SIGNATURE_INVALID', message);
-  const attachment = single(
+  const attachments = some(
     await readAttachments(dir, digest, 'provenance', corrupt),
-    'provenance',
-    dir,
     new VerifyError('PROVENANCE_MISSING', `${dir}: image ${digest} has no provenance`),
   );
+  const failures: VerifyError[] = [];
+  for (const attachment of attachments) {
+    try {
+      return await verifyOneProvenance(dir, digest, keys, attachment);
+    } catch (e) {
+      if (!(e instanceof VerifyError)) throw e;
+      failures.push(e);
+    }
+  }
+  // Report a broken or mismatched provenance before one that is merely by another key.
+  throw failures.find((f) => f.code !== 'DSSE_UNTRUSTED_KEY') ?? failures[0]!;
+}
+
+async function verifyOneProvenance(
+  dir: string,
+  digest: Digest,
+  keys: readonly VerificationKey[],
+  attachment: Attachment,
+): Promise<{ facts: ProvenanceFacts; signerFingerprint: string }> {
   const layer = attachment.layers.find((l) => l.descriptor.mediaType === MediaType.dsseEnvelope);
   if (!layer) throw new VerifyError('PROVENANCE_MISSING', `${dir}: provenance attachment holds no DSSE envelope`);
   const envelope = await verifyDsse(new Uint8Array(layer.bytes), keys);
@@ -146,14 +169,30 @@ async function verifyProvenance(
   return { facts, signerFingerprint: envelope.signerFingerprint };
 }
 
-async function readSbom(dir: string, digest: Digest): Promise<SbomFacts> {
+/** The SBOM that agrees with the verified provenance (another party may have attached its own). */
+function matchingSbom(sboms: readonly SbomFacts[], provenance: ProvenanceFacts, digest: Digest): SbomFacts {
+  let first: unknown;
+  for (const sbom of sboms) {
+    try {
+      compareSbomWithProvenance(sbom, provenance, digest);
+      return sbom;
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  throw first;
+}
+
+async function readSboms(dir: string, digest: Digest): Promise<SbomFacts[]> {
   const corrupt = (message: string) => new VerifyError('SBOM_INVALID', message);
-  const attachment = single(
+  const attachments = some(
     await readAttachments(dir, digest, 'sbom', corrupt),
-    'sbom',
-    dir,
     new VerifyError('SBOM_MISSING', `${dir}: image ${digest} has no SBOM`),
   );
+  return attachments.map((attachment) => parseSbomAttachment(dir, attachment));
+}
+
+function parseSbomAttachment(dir: string, attachment: Attachment): SbomFacts {
   const layer = attachment.layers[0];
   if (!layer) throw new VerifyError('SBOM_MISSING', `${dir}: SBOM attachment holds no document`);
   let doc: unknown;

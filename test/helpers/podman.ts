@@ -17,7 +17,8 @@ export async function isolatedPodman(dir: string): Promise<Podman> {
   const conf = join(dir, 'containers.conf');
   await writeFile(conf, '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\nevents_logger = "file"\n');
   const env = { CONTAINERS_CONF: conf };
-  const base = ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp')];
+  // vfs: no overlay mounts left in the storage dir, so it can simply be deleted afterwards.
+  const base = ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--storage-driver', 'vfs'];
   return {
     root: dir,
     env,
