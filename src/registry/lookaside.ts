@@ -1,71 +1,21 @@
 /**
- * The "lookaside" signature store of containers/image (podman, skopeo, cri-o): signature N of
- * manifest sha256:<hex> in repository <path> lives at `<base>/<path>@sha256=<hex>/signature-N`,
- * N from 1. <path> is the docker reference's path without the registry host
- * (`127.0.0.1:5000/base/debian-minimal:12` → `base/debian-minimal`).
+ * Writing a layout's signatures to the containers/image lookaside store for the references it
+ * is pushed as. The store's layout and writing live in src/sign/lookaside.ts; this matches
+ * signatures to push targets.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { BuildError } from '../errors.js';
-import { digestHex, type Digest } from '../oci/digest.js';
-import { findImageDescriptor, listAttachments, readBlob, readJsonBlob } from '../oci/layout.js';
-import { MediaType } from '../oci/mediatypes.js';
-import type { Manifest } from '../oci/types.js';
+import { relative } from 'node:path';
+import type { Digest } from '../oci/digest.js';
+import { lookasideSignaturePath, writeLookaside } from '../sign/lookaside.js';
+import { readLayoutSignatures, SIGNATURE_IDENTITY } from '../sign/sign-layout.js';
 import { formatReference, parseReference, sameNamedTag, type Reference } from './reference.js';
 
-export const SIGNATURE_IDENTITY_ANNOTATION = 'dev.imgfactory.signature.identity';
+/** The annotation naming the reference a signature layer signs (defined by the sign module). */
+export const SIGNATURE_IDENTITY_ANNOTATION = SIGNATURE_IDENTITY;
 
-/** Directory of a manifest's signatures, relative to the lookaside base. Pure. */
-export function lookasideSignatureDir(ref: Pick<Reference, 'repository'>, manifestDigest: Digest): string {
-  return `${ref.repository}@sha256=${digestHex(manifestDigest)}`;
-}
-
-/** `<path>@sha256=<hex>/signature-<index>` (index from 1). Pure. */
-export function lookasidePath(ref: Pick<Reference, 'repository'>, manifestDigest: Digest, index: number): string {
+/** `<path>@sha256=<hex>/signature-<index>` (index from 1), relative to the lookaside base. Pure. */
+export function lookasidePath(ref: Pick<Reference, 'registry' | 'repository'>, manifestDigest: Digest, index: number): string {
   if (!Number.isInteger(index) || index < 1) throw new RangeError(`signature index starts at 1, got ${index}`);
-  return `${lookasideSignatureDir(ref, manifestDigest)}/signature-${index}`;
-}
-
-export interface LookasideSignature {
-  readonly identity: Reference;
-  readonly manifestDigest: Digest;
-  readonly bytes: Buffer;
-}
-
-/** Every simple-signing signature attached to the image in the layout, with the identity it signs. */
-export async function readSignaturesForLookaside(layoutDir: string, ref?: string): Promise<LookasideSignature[]> {
-  const image = await findImageDescriptor(layoutDir, ref);
-  const out: LookasideSignature[] = [];
-  for (const att of await listAttachments(layoutDir, image.digest, 'signature')) {
-    const manifest = await readJsonBlob<Manifest>(layoutDir, att.digest);
-    for (const layer of manifest.layers ?? []) {
-      if (layer.mediaType !== MediaType.simpleSigningLayer) continue;
-      const identity = layer.annotations?.[SIGNATURE_IDENTITY_ANNOTATION];
-      if (identity === undefined) {
-        throw new BuildError('LAYOUT_INVALID', `${layoutDir}: signature layer ${layer.digest} has no ${SIGNATURE_IDENTITY_ANNOTATION} annotation`);
-      }
-      let parsed: Reference;
-      try {
-        parsed = parseReference(identity);
-      } catch (cause) {
-        throw new BuildError('LAYOUT_INVALID', `${layoutDir}: signature identity ${JSON.stringify(identity)} is not an image reference`, { cause });
-      }
-      out.push({ identity: parsed, manifestDigest: image.digest, bytes: await readBlob(layoutDir, layer.digest) });
-    }
-  }
-  return out;
-}
-
-async function readExisting(dir: string): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  for (let n = 1; ; n++) {
-    try {
-      out.push(await readFile(join(dir, `signature-${n}`)));
-    } catch {
-      return out;
-    }
-  }
+  return lookasideSignaturePath(`${ref.registry}/${ref.repository}`, manifestDigest, index);
 }
 
 export interface WriteLookasideFromLayoutOptions {
@@ -89,34 +39,22 @@ export interface WriteLookasideFromLayoutResult {
  * is written to a temporary name and renamed into place.
  */
 export async function writeLookasideFromLayout(options: WriteLookasideFromLayoutOptions): Promise<WriteLookasideFromLayoutResult> {
-  const signatures = await readSignaturesForLookaside(options.layoutDir, options.ref);
-  const byDir = new Map<string, Buffer[]>();
+  const { manifestDigest, signatures } = await readLayoutSignatures(options.layoutDir, options.ref);
   const unsigned: string[] = [];
+  const byRepository = new Map<string, Uint8Array[]>();
   for (const target of options.targets) {
-    const matching = signatures.filter((s) => sameNamedTag(s.identity, target));
+    const matching = signatures.filter((s) => sameNamedTag(parseReference(s.identity), target));
     if (matching.length === 0) {
       unsigned.push(formatReference(target));
       continue;
     }
-    for (const s of matching) {
-      const rel = lookasideSignatureDir(target, s.manifestDigest);
-      byDir.set(rel, [...(byDir.get(rel) ?? []), s.bytes]);
-    }
+    const repository = `${target.registry}/${target.repository}`;
+    byRepository.set(repository, [...(byRepository.get(repository) ?? []), ...matching.map((s) => s.signature)]);
   }
   const written: string[] = [];
-  for (const [rel, added] of byDir) {
-    const dir = join(options.lookasideDir, rel);
-    await mkdir(dir, { recursive: true });
-    const existing = await readExisting(dir);
-    const all = [...existing];
-    for (const b of added) if (!all.some((e) => e.equals(b))) all.push(b);
-    for (let i = existing.length; i < all.length; i++) {
-      const name = `signature-${i + 1}`;
-      const tmp = join(dir, `.${name}.tmp-${randomBytes(4).toString('hex')}`);
-      await writeFile(tmp, all[i]!);
-      await rename(tmp, join(dir, name));
-      written.push(`${rel}/${name}`);
-    }
+  for (const [repository, sigs] of byRepository) {
+    const files = await writeLookaside({ dir: options.lookasideDir, repository, manifestDigest, signatures: sigs });
+    written.push(...files.map((f) => relative(options.lookasideDir, f)));
   }
   return { written, unsigned };
 }

@@ -3,7 +3,7 @@
  * `<base>/<repository path>@sha256=<hex>/signature-<N>`, N from 1, where the repository path is
  * the repository without its registry host (docker/registries_d.go, `reference.Path`).
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { SignError } from '../errors.js';
@@ -32,39 +32,41 @@ export interface WriteLookasideOptions {
   readonly signatures: readonly Uint8Array[];
 }
 
+/** The signatures stored for this repository and digest, in order (signature-1, -2, …). */
+export async function readLookaside(dir: string, repository: string, manifestDigest: Digest): Promise<Uint8Array[]> {
+  const sigDir = join(dir, lookasideDirectory(repository, manifestDigest));
+  const out: Uint8Array[] = [];
+  for (let n = 1; ; n++) {
+    try {
+      out.push(new Uint8Array(await readFile(join(sigDir, `signature-${n}`))));
+    } catch {
+      return out;
+    }
+  }
+}
+
 /**
- * Replace the signatures stored for this repository and digest. The new set is written to a
- * temporary directory and renamed into place, so a reader never sees a partial set.
+ * Add signatures for this repository and digest, keeping those already stored: one store is
+ * shared by every tag and every signer of a digest, so replacing the set would drop another
+ * tag's or another party's signature. A signature already present is not added twice. Each new
+ * file is written under a temporary name and renamed, so readers never see a partial file.
+ * Returns the files written.
  */
 export async function writeLookaside(options: WriteLookasideOptions): Promise<string[]> {
-  const relative = lookasideDirectory(options.repository, options.manifestDigest);
-  const target = join(options.dir, relative);
-  const suffix = randomBytes(4).toString('hex');
-  const tmp = `${target}.tmp-${suffix}`;
-  const old = `${target}.old-${suffix}`;
-  await mkdir(dirname(target), { recursive: true });
-  await mkdir(tmp);
-  try {
-    const files: string[] = [];
-    for (const [i, sig] of options.signatures.entries()) {
-      const name = `signature-${i + 1}`;
-      await writeFile(join(tmp, name), sig);
-      files.push(join(target, name));
-    }
-    const hadOld = await rename(target, old).then(
-      () => true,
-      (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return false;
-        throw e;
-      },
-    );
-    await rename(tmp, target);
-    if (hadOld) await rm(old, { recursive: true, force: true });
-    return files;
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
+  const sigDir = join(options.dir, lookasideDirectory(options.repository, options.manifestDigest));
+  await mkdir(sigDir, { recursive: true });
+  const stored = await readLookaside(options.dir, options.repository, options.manifestDigest);
+  const files: string[] = [];
+  for (const sig of options.signatures) {
+    if (stored.some((s) => Buffer.from(s).equals(Buffer.from(sig)))) continue;
+    stored.push(sig);
+    const file = join(sigDir, `signature-${stored.length}`);
+    const tmp = join(dirname(file), `.signature-${stored.length}.tmp-${randomBytes(4).toString('hex')}`);
+    await writeFile(tmp, sig);
+    await rename(tmp, file);
+    files.push(file);
   }
+  return files;
 }
 
 /**

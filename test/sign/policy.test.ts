@@ -3,7 +3,7 @@
  * image to Debian's docker-registry and pulls it with skopeo under our policy: only an image
  * whose lookaside signature is by our key, for that repo:tag and digest, gets through.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,8 @@ import { buildPolicy } from '../../src/sign/policy.js';
 import { writePolicyFiles, type WrittenPolicyFiles } from '../../src/sign/policy-files.js';
 import { signLayout } from '../../src/sign/sign-layout.js';
 import { testKey, type TestKey } from './helpers/keys.js';
-import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import type { LocalRegistry } from '../../src/registry/local-registry.js';
+import { startTestRegistry } from '../helpers/registry.js';
 import { tempDir, writeSyntheticImage } from './helpers/synthetic-image.js';
 
 describe('buildPolicy', () => {
@@ -56,7 +57,7 @@ describe('skopeo with our policy.json and registries.d (real docker-registry)', 
   let key: TestKey;
   let other: TestKey;
   let dir: { path: string; cleanup: () => Promise<void> };
-  let registry: TestRegistry;
+  let registry: LocalRegistry;
   let policy: WrittenPolicyFiles;
   let layout: string;
   let digest: string;
@@ -69,7 +70,7 @@ describe('skopeo with our policy.json and registries.d (real docker-registry)', 
     key = await testKey('ed25519');
     other = await testKey('ed25519', 'not trusted');
     dir = await tempDir('policy');
-    registry = await startRegistry(join(dir.path, 'registry'));
+    registry = await startTestRegistry({ storageDir: join(dir.path, 'registry') });
     layout = join(dir.path, 'layout');
     digest = (await writeSyntheticImage(layout, { ref: '12' })).digest;
     policy = await writePolicyFiles({
@@ -87,8 +88,8 @@ describe('skopeo with our policy.json and registries.d (real docker-registry)', 
       expect(r.exitCode, r.stderr).toBe(0);
     }
   });
+  // The registry is stopped by startTestRegistry's own afterAll.
   afterAll(async () => {
-    await registry?.stop();
     await dir?.cleanup();
   });
 
@@ -128,6 +129,8 @@ describe('skopeo with our policy.json and registries.d (real docker-registry)', 
   });
 
   it('refuses a lookaside signature by another key', async () => {
+    // A store holding only the other key's signature (ours from the previous test is removed).
+    await rm(join(lookasideDir(), 'base'), { recursive: true, force: true });
     await signInto(other, `${registry.host}/base/debian-minimal:12`);
     const r = await pull('12', 'pulled-other');
     expect(r.exitCode).toBe(1);

@@ -117,7 +117,7 @@ describe('lookaside store', () => {
     expect(lookasideSignaturePath('busybox', digest, 1)).toBe(`library/busybox@sha256=${digest.slice(7)}/signature-1`);
   });
 
-  it('writeLookaside replaces the set for that digest atomically', async () => {
+  it('writeLookaside adds to the set for that digest, keeping what is stored and never duplicating', async () => {
     const dir = await tempDir('lookaside');
     try {
       const a = new TextEncoder().encode('a');
@@ -125,9 +125,11 @@ describe('lookaside store', () => {
       await writeLookaside({ dir: dir.path, repository: REPO, manifestDigest: digest, signatures: [a, b] });
       const sigDir = join(dir.path, `base/debian-minimal@sha256=${digest.slice(7)}`);
       expect((await readdir(sigDir)).sort()).toEqual(['signature-1', 'signature-2']);
-      await writeLookaside({ dir: dir.path, repository: REPO, manifestDigest: digest, signatures: [b] });
-      expect(await readdir(sigDir)).toEqual(['signature-1']);
-      expect(await readFile(join(sigDir, 'signature-1'), 'utf8')).toBe('b');
+      const c = new TextEncoder().encode('c');
+      expect(await writeLookaside({ dir: dir.path, repository: REPO, manifestDigest: digest, signatures: [b, c] })).toEqual([join(sigDir, 'signature-3')]);
+      expect((await readdir(sigDir)).sort()).toEqual(['signature-1', 'signature-2', 'signature-3']);
+      expect(await readFile(join(sigDir, 'signature-1'), 'utf8')).toBe('a');
+      expect(await readFile(join(sigDir, 'signature-3'), 'utf8')).toBe('c');
       expect(await readdir(join(dir.path, 'base'))).toEqual([`debian-minimal@sha256=${digest.slice(7)}`]);
     } finally {
       await dir.cleanup();
