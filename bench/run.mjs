@@ -2,7 +2,7 @@
 // imgfactory benchmarks. Every figure is measured next to a reference in the same run, on the
 // same machine and mirror, so the ratios mean something even when absolute times drift.
 //
-//   sudo node bench/run.mjs [--only build|layer] [--out bench/results]
+//   sudo node bench/run.mjs [--only build|layer|push] [--out bench/results]
 //
 // Needs root (debootstrap), a built dist/ (`npm run build`) and the host's apt mirror.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -68,6 +68,38 @@ if (!only || only === 'layer') {
   results.layer = { packLayer: mine, tarGzip: { seconds: tarRef.seconds, size: refSize } };
   lines.push(`| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(mine.packSeconds / tarRef.seconds).toFixed(2)}× tar\\|gzip) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`);
   lines.push(`| \`tar --sort=name \\| gzip -n -6\` (reference) | ${tarRef.seconds.toFixed(1)} s | ${mb(refSize)} MB | – |`);
+}
+
+if (!only || only === 'push') {
+  // publishImage against `skopeo copy oci: docker://` into the same local docker-registry,
+  // each into a fresh repository, plain HTTP on loopback; the image is a debian-minimal build.
+  const out = join(work, 'out');
+  if (!results.builds) timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes/debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w')], { env: process.env });
+  const layoutDir = join(out, 'debian-minimal');
+  const { startLocalRegistry, publishImage } = await import(join(repo, 'dist/registry/index.js'));
+  // A fresh registry for every push, so neither side can skip or mount blobs it saw before.
+  const fresh = async (fn) => {
+    const registry = await startLocalRegistry({});
+    try {
+      return await fn(registry.host);
+    } finally {
+      await registry.stop();
+    }
+  };
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const mine = await fresh(async (host) => {
+      const t0 = performance.now();
+      const r = await publishImage({ layoutDir, ref: '12.0.0', targets: [`${host}/bench/debian-minimal:12`], env: {}, insecure: true });
+      return { seconds: (performance.now() - t0) / 1000, bytes: r.bytesUploaded, blobs: r.blobsUploaded };
+    });
+    const sk = await fresh(async (host) => timed(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:12.0.0`, `docker://${host}/bench/debian-minimal:12`]));
+    runs.push({ ours: mine.seconds, skopeo: sk.seconds, bytes: mine.bytes, blobs: mine.blobs });
+  }
+  const med = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[1];
+  results.push = { runs };
+  lines.push(`| \`imgfactory push\` debian-minimal to an empty local registry (median of 3) | ${med('ours').toFixed(2)} s (${(med('ours') / med('skopeo')).toFixed(2)}× skopeo) | ${mb(runs[0].bytes)} MB in ${runs[0].blobs} blobs | plain HTTP on loopback |`);
+  lines.push(`| \`skopeo copy oci: docker://\` to an empty local registry (reference, median of 3) | ${med('skopeo').toFixed(2)} s | – | – |`);
 }
 
 mkdirSync(resultsDir, { recursive: true });

@@ -22,10 +22,10 @@ export interface LoadOptions {
   readonly displayBase?: string;
 }
 
-const selfEntry = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../index.ts' : '../index.js', import.meta.url));
+const recipeEntry = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './public.ts' : './public.js', import.meta.url));
 
 const jiti = createJiti(import.meta.url, {
-  alias: { imgfactory: selfEntry },
+  alias: { imgfactory: recipeEntry },
   moduleCache: false,
   fsCache: false,
   interopDefault: false,
