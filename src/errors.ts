@@ -17,6 +17,8 @@ export const ExitStatus = {
   externalTool: 4,
   /** The registry or the network failed. */
   network: 5,
+  /** Stopped by SIGINT or SIGTERM (after cleaning up), as shells report 128 + SIGINT. */
+  interrupted: 130,
 } as const;
 export type ExitStatus = (typeof ExitStatus)[keyof typeof ExitStatus];
 
@@ -112,7 +114,9 @@ export type BuildErrorCode =
   | 'PARENT_NOT_BUILT'
   | 'BUILD_INTERRUPTED';
 export class BuildError extends ImgfactoryError<BuildErrorCode> {
-  readonly exitStatus = ExitStatus.internal;
+  get exitStatus(): ExitStatus {
+    return this.code === 'BUILD_INTERRUPTED' ? ExitStatus.interrupted : ExitStatus.internal;
+  }
 }
 
 export type SignErrorCode =

@@ -33,7 +33,7 @@ function topHelp(): string {
     '  --version  print the version',
     '',
     'Exit status: 0 ok, 1 verification failed, 2 usage or invalid recipe, 3 internal error,',
-    '             4 external tool failed, 5 registry or network failure.',
+    '             4 external tool failed, 5 registry or network failure, 130 interrupted.',
   ].join('\n');
 }
 

@@ -176,4 +176,31 @@ describe('the audit gates the build', () => {
   }, 20 * MINUTES);
 });
 
-void REPO_ROOT;
+
+
+describe('interrupted builds', () => {
+  it('SIGTERM inside the chroot: exit 130, nothing mounted, nothing written', async () => {
+    const dir = join(tmp, 'interrupted');
+    const child = execa('node', [join(REPO_ROOT, 'bin/imgfactory.js'), 'build', join(RECIPES_DIR, 'debian-minimal.ts'), '--out', join(dir, 'out'), '--work-dir', join(dir, 'work')], {
+      reject: false,
+      env: { ...process.env, IMGFACTORY_TEST_RUN_DIR: undefined },
+    });
+    // Wait until /proc is mounted in the build root (the upgrade runs in the chroot), then stop it.
+    let sawMount = false;
+    for (let i = 0; i < 600 && child.exitCode === null; i++) {
+      if ((await readFile('/proc/self/mountinfo', 'utf8')).includes(join(dir, 'work'))) {
+        sawMount = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(sawMount).toBe(true);
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toMatch(/^error: interrupted by SIGTERM/m);
+    expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(join(dir, 'work'));
+    expect(await readdir(join(dir, 'out')).catch(() => [])).toEqual([]);
+    expect(await readdir(join(dir, 'work'))).toEqual([]);
+  }, 10 * MINUTES);
+});

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_DEBIAN_KEYS_DIR, hostArchiveMirrors } from '../../archive/index.js';
-import { UsageError } from '../../errors.js';
+import { BuildError, UsageError } from '../../errors.js';
 import { hostDebianArch } from '../../oci/platform.js';
 import { buildRecipe, type BuildResult } from '../../pipeline/build.js';
 import { readFile } from 'node:fs/promises';
@@ -240,6 +240,11 @@ Options:
         }
       }
       return 0;
+    } catch (e) {
+      if (signal.aborted) {
+        throw new BuildError('BUILD_INTERRUPTED', `interrupted by ${String((signal.reason as Error)?.message ?? 'a signal')}; mounts and temporary files were cleaned up, nothing was written`, { cause: e });
+      }
+      throw e;
     } finally {
       dispose();
     }
