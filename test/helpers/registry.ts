@@ -7,19 +7,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { createServer as createTcpServer, connect, type Socket } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { afterAll } from 'vitest';
-import { pack } from 'tar-stream';
 import { run, type RunResult } from '../../src/exec.js';
 import { sha256Digest, type Digest } from '../../src/oci/digest.js';
-import { ATTACHMENT, REF_NAME, addToIndex, initLayout, writeBlob, writeJsonBlob, type AttachmentKind } from '../../src/oci/layout.js';
+import { ATTACHMENT, addToIndex, writeBlob, writeJsonBlob, type AttachmentKind } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
-import type { Descriptor, ImageConfig, Manifest } from '../../src/oci/types.js';
+import type { Descriptor, Manifest } from '../../src/oci/types.js';
 import { startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from '../../src/registry/local-registry.js';
 import { SIGNATURE_IDENTITY_ANNOTATION } from '../../src/registry/lookaside.js';
+import { EMPTY_CONFIG } from '../../src/sign/attachments.js';
+import { tempDir } from './tmp.js';
+import type { TestImage } from './oci-image.js';
+export { randomLayer, rawLayer, writeTestImage, type LayerBlob, type TestImage, type TestImageOptions } from './oci-image.js';
 
 // Hooks registered from inside beforeAll/it are not run by vitest, so cleanup is registered
 // here, at import time, on the importing test file's root suite.
@@ -36,76 +35,10 @@ export async function startTestRegistry(options: LocalRegistryOptions = {}): Pro
 }
 
 /** A temporary directory removed after the test file. */
-export async function testDir(prefix = 'imgfactory-registry-test-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
+export function testDir(prefix = 'imgfactory-registry-test-'): Promise<string> {
+  return tempDir(prefix);
 }
 
-export interface LayerBlob {
-  readonly descriptor: Descriptor;
-  readonly diffId: Digest;
-  readonly bytes: Buffer;
-}
-
-/** A real gzip-compressed tar holding one file of `size` random bytes. */
-export async function randomLayer(size: number, name = `file-${randomBytes(4).toString('hex')}`): Promise<LayerBlob> {
-  const p = pack();
-  p.entry({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, randomBytes(size));
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(Buffer.from(c as Uint8Array));
-  const tar = Buffer.concat(chunks);
-  const bytes = gzipSync(tar);
-  return { descriptor: { mediaType: MediaType.layerTarGzip, digest: sha256Digest(bytes), size: bytes.byteLength }, diffId: sha256Digest(tar), bytes };
-}
-
-/** Incompressible bytes posing as a layer (registries do not look inside): for big uploads. */
-export function rawLayer(size: number): LayerBlob {
-  const bytes = randomBytes(size);
-  return { descriptor: { mediaType: MediaType.layerTarGzip, digest: sha256Digest(bytes), size }, diffId: sha256Digest(bytes), bytes };
-}
-
-export interface TestImage {
-  readonly layoutDir: string;
-  readonly tag: string;
-  readonly manifest: Descriptor;
-  readonly manifestBytes: Buffer;
-  readonly layers: readonly LayerBlob[];
-  readonly config: Descriptor;
-}
-
-export interface TestImageOptions {
-  readonly tag?: string;
-  readonly layers: readonly LayerBlob[];
-}
-
-/** Write an image (config + manifest over `layers`) into a new OCI layout at `layoutDir`. */
-export async function writeTestImage(layoutDir: string, options: TestImageOptions): Promise<TestImage> {
-  const tag = options.tag ?? 'test';
-  await initLayout(layoutDir);
-  for (const l of options.layers) await writeBlob(layoutDir, l.bytes, l.descriptor.mediaType);
-  const config: ImageConfig = {
-    architecture: 'amd64',
-    os: 'linux',
-    created: '1970-01-01T00:00:00Z',
-    rootfs: { type: 'layers', diff_ids: options.layers.map((l) => l.diffId) },
-    config: { Cmd: ['/bin/true'] },
-  };
-  const configDesc = await writeJsonBlob(layoutDir, config, MediaType.imageConfig);
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.imageManifest,
-    config: configDesc,
-    layers: options.layers.map((l) => l.descriptor),
-  };
-  const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const desc = await writeBlob(layoutDir, manifestBytes, MediaType.imageManifest);
-  await addToIndex(layoutDir, { ...desc, annotations: { [REF_NAME]: tag } });
-  return { layoutDir, tag, manifest: desc, manifestBytes, layers: options.layers, config: configDesc };
-}
-
-const EMPTY_CONFIG: Descriptor = { mediaType: MediaType.emptyJson, digest: sha256Digest('{}'), size: 2 };
 
 /** Attach an artifact (signature, SBOM or provenance) to `subject` in the layout, as the sign module does. */
 export async function writeTestAttachment(
