@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAptSources, securitySibling, selectArchiveMirrors } from '../../src/archive/apt-sources.js';
 import { hostArchiveMirrors } from '../../src/archive/host-mirror.js';
+import { codeOf } from '../helpers/error-code.js';
 
 // Reserved names (RFC 2606 .invalid): no real mirror is named in tests.
 const MAIN = 'http://archive.invalid/debian';
@@ -33,15 +34,6 @@ deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${MAIN
 deb-src ${MAIN} bookworm main
 deb ${SEC} bookworm-security main # trailing comment
 `;
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('parseAptSources', () => {
   it('reads deb822 .sources, with comments and Enabled: no', () => {

@@ -6,6 +6,7 @@ import { hasFilesOnDisk, parseDpkgStatus } from '../../src/archive/dpkg-status.j
 import { parsePackagesIndex, parseSourceField } from '../../src/archive/packages-index.js';
 import { parseRelease, parseReleaseDate } from '../../src/archive/release.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { codeOf } from '../helpers/error-code.js';
 
 const FIXTURES = join(REPO_ROOT, 'test/fixtures/archive');
 
@@ -14,15 +15,6 @@ function releaseTextOf(file: string): string {
   const text = readFileSync(join(FIXTURES, file), 'utf8');
   const start = text.indexOf('\n\n') + 2;
   return text.slice(start, text.indexOf('\n-----BEGIN PGP SIGNATURE-----'));
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
 }
 
 describe('parseDeb822', () => {
