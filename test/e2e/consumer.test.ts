@@ -140,6 +140,17 @@ describe('publish and consume', () => {
     expect(r.stdout).toContain(minimal.report.manifestDigest);
   });
 
+  it('imgfactory verify checks an image straight from the registry', async () => {
+    await writeFile(join(tmp, 'theirs.pub.asc'), theirs.publicKeyArmored);
+    const ref = `${registry.host}/base/debian-minimal:12`;
+    const ok = await runCli(['verify', ref, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!, '--json'], { env: cliEnv() });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ verified: true, manifestDigest: minimal.report.manifestDigest, sbom: { format: 'spdx' } });
+    const no = await runCli(['verify', ref, '--key', join(tmp, 'theirs.pub.asc'), '--ca-file', registry.caFile!], { env: cliEnv() });
+    expect(no.status).toBe(1);
+    expect(no.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it('the same image pushed unsigned (by skopeo, under another tag) is refused by podman and imgfactory pull', async () => {
     const unsigned = `${registry.host}/base/debian-minimal:unsigned`;
     await skopeo(['copy', '--quiet', ...tlsArgs(registry, 'dest'), '--dest-creds', `${USER}:${PASSWORD}`, `oci:${minimal.report.layoutDir}:${minimal.report.ref}`, `docker://${unsigned}`]);

@@ -3,12 +3,11 @@ import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { readVerificationKeys } from '../../sign/keys.js';
 import { verifyLayout } from '../../sign/verify-layout.js';
-import { createRegistryClient } from '../../registry/client.js';
-import { resolveCredentials } from '../../registry/credentials.js';
 import { pullImage, type PullVerifyContext } from '../../registry/pull.js';
 import { parseReference } from '../../registry/reference.js';
 import { formatBytes } from '../../registry/progress.js';
-import { boolOpt, printJson, stringOpt, type Command } from '../command.js';
+import { printJson, stringOpt, type Command } from '../command.js';
+import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
 
 /**
  * The one place where pull decides whether a downloaded layout may be written: the signature
@@ -32,13 +31,11 @@ badly signed images are refused and nothing is written.
 Options:
   --key <public.asc>   OpenPGP public key the image must be signed with (required)
   --out <dir>          destination OCI layout (must not exist, or be empty)
-  --ca-file <pem>      trust this CA for the registry's TLS certificate
-  --insecure           plain HTTP (never used unless asked)`,
+${REGISTRY_OPTIONS_HELP}`,
   options: {
     key: { type: 'string' },
     out: { type: 'string' },
-    'ca-file': { type: 'string' },
-    insecure: { type: 'boolean' },
+    ...REGISTRY_OPTIONS,
   },
   minPositionals: 1,
   async run(ctx) {
@@ -50,14 +47,7 @@ Options:
     const publicKey = await readFile(resolve(ctx.cwd, keyFile), 'utf8').catch(() => {
       throw new UsageError('BAD_OPTION', `pull: --key ${keyFile}: cannot read the file`);
     });
-    const caFile = stringOpt(ctx, 'ca-file');
-    const credentials = await resolveCredentials({ registry: ref.registry, env: ctx.env });
-    const client = createRegistryClient({
-      registry: ref.registry,
-      ...(boolOpt(ctx, 'insecure') ? { insecure: true } : {}),
-      ...(caFile ? { caFile: resolve(ctx.cwd, caFile) } : {}),
-      ...(credentials ? { credentials } : {}),
-    });
+    const client = await registryClientFromFlags(ctx, ref.registry);
     const result = await pullImage({
       ref,
       client,
