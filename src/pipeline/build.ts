@@ -76,6 +76,8 @@ export interface BuildReport {
   readonly sourceDateEpoch: number;
   readonly mirror: string;
   readonly securityMirror: string;
+  /** Blob bytes depend on the gzip implementation: Node's bundled zlib. */
+  readonly toolchain: { readonly node: string; readonly zlib: string };
   readonly parent?: { readonly name: string; readonly manifestDigest: Digest };
   /** Present when the build signed the image. */
   readonly signed?: { readonly signer: string; readonly identities: readonly string[] };
@@ -180,7 +182,7 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
 
     const parentImage = parent ? await layout.readImage(parent.report.layoutDir, parent.report.ref) : undefined;
     const images: PlatformImage[] = [];
-    const platforms: BuildReport['platforms'][number][] = [];
+    const platformLayers: BuildLayerSummary[][] = [];
     let packageManifest: VerifiedPackageManifest | undefined;
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
@@ -230,18 +232,17 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
         layers: allLayers.map((l) => ({ diffId: l.diffId, createdBy: l.createdBy })),
       });
       images.push({ debianArch: arch, config, layers: allLayers });
-      platforms.push({
-        architecture: arch,
-        manifestDigest: '' as Digest,
-        layers: allLayers.map((l, i) => ({
+      const parentLayers = parent?.report.platforms.find((p) => p.architecture === arch)?.layers ?? [];
+      platformLayers.push(
+        allLayers.map((l, i) => ({
           digest: l.digest,
           diffId: l.diffId,
           size: l.size,
-          uncompressedSize: i < inheritedLayers.length ? (parent!.report.platforms.find((p) => p.architecture === arch)?.layers[i]?.uncompressedSize ?? 0) : l.uncompressedSize,
+          uncompressedSize: i < inheritedLayers.length ? (parentLayers[i]?.uncompressedSize ?? 0) : l.uncompressedSize,
           createdBy: l.createdBy,
           inherited: i < inheritedLayers.length,
         })),
-      });
+      );
     }
 
     const written = await clock.time('image', `writing OCI layout`, () =>
@@ -283,11 +284,12 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
       layoutDir: finalDir,
       ref: recipe.version,
       manifestDigest: written.descriptor.digest,
-      platforms: platforms.map((p, i) => ({ ...p, manifestDigest: written.manifests[i]!.descriptor.digest })),
+      platforms: written.manifests.map((m, i) => ({ architecture: m.debianArch, manifestDigest: m.descriptor.digest, layers: platformLayers[i]! })),
       packageCount: packageManifest!.packages.length,
       sourceDateEpoch,
       mirror,
       securityMirror,
+      toolchain: { node: process.version, zlib: process.versions.zlib ?? 'unknown' },
       ...(parent ? { parent: { name: parent.recipe.name, manifestDigest: parent.report.manifestDigest } } : {}),
       ...(signed ? { signed } : {}),
       startedOn,
