@@ -179,6 +179,28 @@ describe('publish and consume', () => {
     expect(ok.status, ok.stderr).toBe(0);
   }, 10 * 60_000);
 
+  it('build --key --push: a signed build goes straight to the registry and verifies there', async () => {
+    // python3 on the debian-minimal this run already built (reused, not rebuilt).
+    const out = join(tmp, 'build-push-out');
+    await cp(minimal.report.layoutDir, join(out, 'debian-minimal'), { recursive: true });
+    await writeFile(join(tmp, 'ours.secret.asc'), ours.privateKeyArmored);
+    const target = `${registry.host}/base/python3:e2e`;
+    const refused = await runCli(['build', join(REPO_ROOT, 'recipes/python3.ts'), '--out', out, '--push'], { env: cliEnv() });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--push needs --key/);
+    const r = await runCli(
+      ['build', join(REPO_ROOT, 'recipes/python3.ts'), '--out', out, '--work-dir', join(tmp, 'build-push-work'), '--key', join(tmp, 'ours.secret.asc'), '--identity', target, '--push', '--ca-file', registry.caFile!, '--lookaside-dir', lookasideDir, '--json'],
+      { env: cliEnv() },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.pushed).toEqual([expect.objectContaining({ name: 'python3', targets: [target] })]);
+    expect(summary.platforms[0].layers.slice(0, 2).map((l: { digest: string }) => l.digest)).toEqual(minimal.report.platforms[0]!.layers.map((l) => l.digest));
+    const v = await runCli(['verify', target, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!], { env: cliEnv() });
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toContain(summary.digest);
+  }, 10 * 60_000);
+
   it('a wrong registry password is one line, non-zero, and never printed', async () => {
     const r = await runCli(['push', signedMinimal, `${registry.host}/base/debian-minimal:12`, '--ca-file', registry.caFile!], {
       env: { ...process.env, IMGFACTORY_REGISTRY_USER: USER, IMGFACTORY_REGISTRY_PASSWORD: 'wrong-password-e2e-secret' },
