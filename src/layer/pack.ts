@@ -4,8 +4,8 @@
  * read in chunks, never whole.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -90,8 +90,10 @@ async function writeTar(
   const fileHash = gzipLevel === undefined ? undefined : hashingPassThrough();
   const tmp = join(dirname(outFile), `.${basename(outFile)}.partial-${randomBytes(6).toString('hex')}`);
   try {
+    // Open before streaming: createWriteStream opens asynchronously, so a source failing at
+    // once could let the rm below run before the file exists, leaving a .partial file behind.
+    const sink = (await open(tmp, 'wx', 0o644)).createWriteStream();
     const source = Readable.from(tarBytes(root, plan), { objectMode: false });
-    const sink = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
     if (gzipLevel === undefined || fileHash === undefined) {
       await pipeline(source, tarHash.stream, sink);
     } else {
