@@ -4,3 +4,4 @@ export * from './types.js';
 export * from './platform.js';
 export { canonicalJson } from './json.js';
 export * as layout from './layout.js';
+export * from './reference.js';
