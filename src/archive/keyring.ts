@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArchiveError } from '../errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { bootstrapKeyringBytes, parsePinnedKeys, type PinnedKey } from './pinned-keys.js';
 
 /** keys/debian/ of the installed package (the same relative path from src/ and dist/). */

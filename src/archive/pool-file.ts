@@ -3,7 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ArchiveError } from '../errors.js';
 import type { ArchivePackage } from './archive-lookup.js';
-import { tempSibling } from './atomic-file.js';
+import { tempSibling } from '../atomic-file.js';
 import { fetchToFile, type HttpOptions } from './http.js';
 
 export interface FetchedDeb {

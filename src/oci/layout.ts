@@ -9,7 +9,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile, copyFile, rm } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { tempSibling, writeFileAtomic } from '../atomic-file.js';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BuildError } from '../errors.js';
@@ -39,10 +40,7 @@ export async function initLayout(dir: string): Promise<void> {
 /** Store bytes as a blob; returns a descriptor with the given media type. */
 export async function writeBlob(dir: string, bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
   const digest = sha256Digest(bytes);
-  const path = blobPath(dir, digest);
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
+  await writeFileAtomic(blobPath(dir, digest), bytes);
   return { mediaType, digest, size: bytes.byteLength };
 }
 
@@ -54,7 +52,7 @@ export async function writeJsonBlob(dir: string, value: unknown, mediaType: stri
 /** Copy a file that is already known (by its producer) to have `digest` into the layout. */
 export async function importBlobFile(dir: string, file: string, digest: Digest): Promise<void> {
   const path = blobPath(dir, digest);
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  const tmp = tempSibling(path);
   await copyFile(file, tmp);
   await rename(tmp, path);
 }
@@ -108,9 +106,7 @@ export async function readIndex(dir: string): Promise<Index> {
 }
 
 export async function writeIndex(dir: string, index: Index): Promise<void> {
-  const tmp = join(dir, `index.json.tmp-${randomBytes(4).toString('hex')}`);
-  await writeFile(tmp, JSON.stringify(index, null, 2) + '\n');
-  await rename(tmp, join(dir, 'index.json'));
+  await writeFileAtomic(join(dir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
 }
 
 /** Add (or replace, by ref name / attachment kind + subject) a descriptor in index.json. */

@@ -3,8 +3,8 @@
  * exists: written to a 0600 temporary file, then renamed). The .gitignore keeps `*.secret.asc`
  * out of the repository.
  */
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../atomic-file.js';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -28,22 +28,6 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function writeExclusive(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  const handle = await open(tmp, 'wx', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.chmod(mode);
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 export async function writeKeyPair(options: WriteKeyPairOptions): Promise<{ publicKeyPath: string; privateKeyPath: string }> {
   const publicKeyPath = join(options.outDir, `${options.baseName}.pub.asc`);
@@ -54,7 +38,7 @@ export async function writeKeyPair(options: WriteKeyPairOptions): Promise<{ publ
     }
   }
   await mkdir(options.outDir, { recursive: true });
-  await writeExclusive(privateKeyPath, options.privateKeyArmored, 0o600);
-  await writeExclusive(publicKeyPath, options.publicKeyArmored, 0o644);
+  await writeFileAtomic(privateKeyPath, options.privateKeyArmored, 0o600);
+  await writeFileAtomic(publicKeyPath, options.publicKeyArmored, 0o644);
   return { publicKeyPath, privateKeyPath };
 }

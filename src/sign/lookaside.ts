@@ -3,9 +3,9 @@
  * `<base>/<repository path>@sha256=<hex>/signature-<N>`, N from 1, where the repository path is
  * the repository without its registry host (docker/registries_d.go, `reference.Path`).
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SignError } from '../errors.js';
 import { isDigest, digestHex, type Digest } from '../oci/digest.js';
 import { parseDockerReference, referenceName, tryParseDockerReference } from './docker-reference.js';
@@ -61,9 +61,7 @@ export async function writeLookaside(options: WriteLookasideOptions): Promise<st
     if (stored.some((s) => Buffer.from(s).equals(Buffer.from(sig)))) continue;
     stored.push(sig);
     const file = join(sigDir, `signature-${stored.length}`);
-    const tmp = join(dirname(file), `.signature-${stored.length}.tmp-${randomBytes(4).toString('hex')}`);
-    await writeFile(tmp, sig);
-    await rename(tmp, file);
+    await writeFileAtomic(file, sig);
     files.push(file);
   }
   return files;

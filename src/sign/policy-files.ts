@@ -1,6 +1,6 @@
 /** Write the consumer configuration built by `buildPolicy`, each file atomically. */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../atomic-file.js';
 import { join, resolve } from 'node:path';
 import { buildPolicy, defaultPolicyName, validatePolicyScope, type PolicyFiles, type PolicyInput } from './policy.js';
 
@@ -20,12 +20,6 @@ export interface WrittenPolicyFiles extends PolicyFiles {
   readonly keyPath: string;
 }
 
-async function writeAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
-}
-
 export async function writePolicyFiles(options: WritePolicyFilesOptions): Promise<WrittenPolicyFiles> {
   const outDir = resolve(options.outDir);
   const name = options.name ?? defaultPolicyName(validatePolicyScope(options.registry));
@@ -37,8 +31,8 @@ export async function writePolicyFiles(options: WritePolicyFilesOptions): Promis
   const policyPath = join(outDir, 'policy.json');
   await mkdir(join(outDir, 'keys'), { recursive: true });
   await mkdir(registriesDDir, { recursive: true });
-  await writeAtomic(keyringPath, options.keyring);
-  await writeAtomic(registriesDPath, files.registriesDYaml);
-  await writeAtomic(policyPath, files.policyJson);
+  await writeFileAtomic(keyringPath, options.keyring);
+  await writeFileAtomic(registriesDPath, files.registriesDYaml);
+  await writeFileAtomic(policyPath, files.policyJson);
   return { ...files, policyPath, registriesDDir, registriesDPath, keyringPath, keyPath };
 }

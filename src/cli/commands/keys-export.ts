@@ -1,5 +1,5 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../atomic-file.js';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { exportPublicKey } from '../../sign/keys.js';
@@ -32,9 +32,7 @@ Options:
     if (out === undefined && binary) throw new UsageError('BAD_OPTION', '--binary needs --out <file>');
     if (out !== undefined) {
       const path = resolve(ctx.cwd, out);
-      const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-      await writeFile(tmp, binary ? key.binary : key.armored, { mode: 0o644 });
-      await rename(tmp, path);
+      await writeFileAtomic(path, binary ? key.binary : key.armored, 0o644);
       if (ctx.json) printJson(ctx.io, { fingerprint: key.fingerprint, path });
       else ctx.io.out(`${key.fingerprint}  ${path}`);
     } else if (ctx.json) {
