@@ -1,9 +1,8 @@
 /** The audit's I/O: read a root filesystem's dpkg database and hash the downloaded .debs. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AuditError } from '../errors.js';
+import { hashFile } from '../oci/hash-file.js';
 import { run } from '../exec.js';
 import { auditPackages, type AuditInput, type DebFacts, type DebIdentity } from './audit.js';
 import { parseDeb822 } from './deb822.js';
@@ -53,15 +52,6 @@ export async function downloadedDebs(rootfs: string): Promise<string[]> {
     .map((n) => join(dir, n));
 }
 
-async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { sha256: hash.digest('hex'), size };
-}
 
 function withIdentity(id: DebIdentity | undefined): { identity?: DebIdentity } {
   return id ? { identity: id } : {};

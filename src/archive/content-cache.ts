@@ -3,10 +3,10 @@
  * verified against a signed hash are stored, so every file's name is its hash; a file that no
  * longer matches its name (disk corruption, tampering) is deleted and treated as a miss.
  */
-import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
+import { sha256Hex } from '../oci/digest.js';
 
 export function cachedFilePath(cacheDir: string, sha256: string): string {
   return join(cacheDir, 'sha256', sha256);
@@ -29,8 +29,4 @@ export async function readCached(cacheDir: string, sha256: string): Promise<Uint
 export async function storeVerified(cacheDir: string, sha256: string, bytes: Uint8Array): Promise<void> {
   if (sha256Hex(bytes) !== sha256) throw new Error(`cache: refusing to store bytes under a hash they do not have (${sha256})`);
   await writeFileAtomic(cachedFilePath(cacheDir, sha256), bytes);
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

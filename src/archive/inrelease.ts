@@ -9,11 +9,11 @@
  * by keys we do not pin (the security archive still adds the previous release's key) and by
  * pinned keys that are revoked or expired are recorded and never counted as trust.
  */
-import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { ArchiveError } from '../errors.js';
 import { findPinnedKey, type PinnedKey } from './pinned-keys.js';
 import { parseRelease, type Release } from './release.js';
+import { sha256Hex } from '../oci/digest.js';
 
 export interface InReleaseSigner {
   /** Fingerprint of the pinned primary key. */
@@ -177,7 +177,7 @@ export async function verifyInRelease(
   }
   return {
     ...release,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256: sha256Hex(bytes),
     signedText,
     signers,
     ignoredSignatures: ignored,

@@ -14,8 +14,12 @@ export function parseDigest(s: string): Digest {
   return s;
 }
 
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
 export function sha256Digest(data: Uint8Array | string): Digest {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  return `sha256:${sha256Hex(data)}`;
 }
 
 export function digestHex(d: Digest): string {

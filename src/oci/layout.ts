@@ -7,14 +7,12 @@
  * SBOM, provenance) are manifests whose `subject` is the image, listed with the annotation
  * `dev.imgfactory.attachment` = `signature` | `sbom` | `provenance` and no ref name.
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile, copyFile, rm } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { tempSibling, writeFileAtomic } from '../atomic-file.js';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { BuildError } from '../errors.js';
 import { digestHex, isDigest, sha256Digest, type Digest } from './digest.js';
+import { hashFile } from './hash-file.js';
 import { canonicalJson } from './json.js';
 import { MediaType } from './mediatypes.js';
 import type { Descriptor, ImageConfig, Index, Manifest } from './types.js';
@@ -79,9 +77,7 @@ export async function readBlob(dir: string, digest: Digest): Promise<Buffer> {
 
 /** Stream-hash a blob on disk and compare (for large layer blobs). */
 export async function checkBlobFile(dir: string, digest: Digest): Promise<boolean> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(blobPath(dir, digest)), h);
-  return `sha256:${h.digest('hex')}` === digest;
+  return `sha256:${(await hashFile(blobPath(dir, digest))).sha256}` === digest;
 }
 
 export async function readJsonBlob<T>(dir: string, digest: Digest): Promise<T> {

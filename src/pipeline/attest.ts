@@ -2,11 +2,11 @@
  * Signing and attesting a freshly written layout, before it is moved into place: a build that
  * cannot sign produces no image at all rather than an unsigned one.
  */
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { SignError } from '../errors.js';
+import { sha256Hex } from '../oci/digest.js';
 import { attestLayout, type SbomFormat } from '../provenance/index.js';
 import type { SigningKey } from '../sign/keys.js';
 import { signLayout } from '../sign/sign-layout.js';
@@ -35,7 +35,7 @@ async function pinnedKeyFiles(keysDir: string, base: string): Promise<{ path: st
   return Promise.all(
     names.map(async (n) => ({
       path: relative(base, join(keysDir, n)),
-      sha256: createHash('sha256').update(await readFile(join(keysDir, n))).digest('hex'),
+      sha256: sha256Hex(await readFile(join(keysDir, n))),
     })),
   );
 }

@@ -3,12 +3,12 @@
  * and CONTAINS every installed Debian package, each with its purl, version, the sha256 of its
  * .deb, its pool URI and its source package. Pure.
  */
-import { createHash } from 'node:crypto';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { VerifyError } from '../errors.js';
 import { digestHex, isDigest, type Digest } from '../oci/digest.js';
 import { debPurl, debUri } from './purl.js';
 import { utcTimestamp } from './statement.js';
+import { sha256Hex } from '../oci/digest.js';
 
 export interface SbomImage {
   /** Image name, e.g. `127.0.0.1:5000/base/debian-minimal` or `debian-minimal`. */
@@ -55,7 +55,7 @@ const IMAGE_ID = 'SPDXRef-Image';
 
 /** A deterministic UUID-shaped id from arbitrary strings (no randomness: same input, same SBOM). */
 export function stableUuid(...parts: string[]): string {
-  const h = createHash('sha256').update(parts.join('\0')).digest('hex');
+  const h = sha256Hex(parts.join('\0'));
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 

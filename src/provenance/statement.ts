@@ -63,7 +63,7 @@ export interface ProvenanceStatement {
 const HEX64 = /^[a-f0-9]{64}$/;
 
 /** sha256 hex from `hex` or `sha256:hex`. */
-function sha256Hex(value: string, what: string): string {
+function requireSha256Hex(value: string, what: string): string {
   const hex = value.startsWith('sha256:') ? value.slice(7) : value;
   if (!HEX64.test(hex)) throw new TypeError(`${what}: not a sha256 hex digest: ${JSON.stringify(value)}`);
   return hex;
@@ -80,15 +80,15 @@ export function buildProvenance(input: ProvenanceInput): ProvenanceStatement {
   if (!isDigest(input.subject.digest)) throw new TypeError(`subject digest is not sha256: ${input.subject.digest}`);
   const m = input.packageManifest;
   const resolvedDependencies: ResourceDescriptor[] = [
-    { name: input.recipe.path, digest: { sha256: sha256Hex(input.recipe.sha256, input.recipe.path) } },
+    { name: input.recipe.path, digest: { sha256: requireSha256Hex(input.recipe.sha256, input.recipe.path) } },
     ...[...input.pinnedKeys]
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-      .map((k) => ({ name: k.path, digest: { sha256: sha256Hex(k.sha256, k.path) } })),
-    ...m.inReleases.map((r) => ({ name: `${r.suite}/InRelease`, uri: r.url, digest: { sha256: sha256Hex(r.sha256, r.url) } })),
+      .map((k) => ({ name: k.path, digest: { sha256: requireSha256Hex(k.sha256, k.path) } })),
+    ...m.inReleases.map((r) => ({ name: `${r.suite}/InRelease`, uri: r.url, digest: { sha256: requireSha256Hex(r.sha256, r.url) } })),
     ...m.packages.map((p) => ({
       name: debPurl(p, m.suite),
       uri: debUri(p),
-      digest: { sha256: sha256Hex(p.sha256, p.filename) },
+      digest: { sha256: requireSha256Hex(p.sha256, p.filename) },
     })),
   ];
   return {
@@ -99,7 +99,7 @@ export function buildProvenance(input: ProvenanceInput): ProvenanceStatement {
       buildDefinition: {
         buildType: BUILD_TYPE,
         externalParameters: {
-          recipe: { path: input.recipe.path, sha256: sha256Hex(input.recipe.sha256, input.recipe.path) },
+          recipe: { path: input.recipe.path, sha256: requireSha256Hex(input.recipe.sha256, input.recipe.path) },
           suite: input.suite,
           architectures: [...input.architectures],
           mirror: input.mirror,

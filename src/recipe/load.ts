@@ -4,13 +4,13 @@
  * (so a recipe outside this package still resolves `defineRecipe`), and can bypass its module
  * cache so a changed recipe is re-read. Input arrives as `unknown` and is parsed by zod here.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJiti } from 'jiti';
 import type { z } from 'zod';
 import { RecipeError } from '../errors.js';
+import { sha256Hex } from '../oci/digest.js';
 import { normalizeRecipe } from './normalize.js';
 import { recipeSchema } from './schema.js';
 import type { Recipe } from './types.js';
@@ -105,8 +105,7 @@ export async function loadRecipe(path: string, options: LoadOptions): Promise<Re
       details: { file: shown },
     });
   }
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  return parseRecipe(value, file, sha, options);
+  return parseRecipe(value, file, sha256Hex(bytes), options);
 }
 
 /**

@@ -73,7 +73,6 @@ async function assertFreshDestination(outDir: string): Promise<void> {
 export async function pullImage(options: PullImageOptions): Promise<PullResult> {
   const { ref, client, outDir } = options;
   const repository = ref.repository;
-  const where = formatReference(ref);
   await assertFreshDestination(outDir);
   const tmp = join(dirname(outDir), `.${basename(outDir)}.pull-${randomBytes(4).toString('hex')}`);
   let blobs = 0;

@@ -4,12 +4,11 @@
  * skopeo, and two loopback stand-ins that put faults between client and registry: a TCP proxy
  * that can cut connections, and an HTTP proxy that answers chosen requests with errors.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { createServer as createTcpServer, connect, type Socket } from 'node:net';
 import { afterAll } from 'vitest';
 import { run, type RunResult } from '../../src/exec.js';
-import { sha256Digest, type Digest } from '../../src/oci/digest.js';
 import { ATTACHMENT, addToIndex, writeBlob, writeJsonBlob, type AttachmentKind } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
 import type { Descriptor, Manifest } from '../../src/oci/types.js';
@@ -100,9 +99,7 @@ export function tlsArgs(registry: LocalRegistry, flag: 'src' | 'dest' | 'none' =
   return registry.certDir ? [`--${prefix}cert-dir`, registry.certDir] : [`--${prefix}tls-verify=false`];
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256Hex } from '../../src/oci/digest.js';
 
 /** A loopback TCP proxy in front of `targetPort` whose connections can be cut. */
 export interface TcpProxy {

@@ -5,7 +5,7 @@ import { sha256Digest } from '../../src/oci/digest.js';
 import { readVerificationKeys, type VerificationKey } from '../../src/sign/keys.js';
 import { buildSignaturePayload } from '../../src/sign/payload.js';
 import { signPayload, verifyImageSignature } from '../../src/sign/simple-signing.js';
-import { gpgHomeWith, gpgSignaturePacketKeyIds, type GpgHome } from './helpers/gpg.js';
+import { gpgHomeWith, gpgSignaturePacketKeyIds } from './helpers/gpg.js';
 import { testKey, type TestKey } from './helpers/keys.js';
 import { tempDir } from './helpers/synthetic-image.js';
 
