@@ -9,6 +9,19 @@ import { addUser, clampShadowDays, type UserDb } from './users.js';
 
 const exists = (p: string) => lstat(p).then(() => true, () => false);
 
+/**
+ * Write a file that belongs in the image, only when its bytes or mode change. Rewriting equal
+ * bytes still changes ctime, and the layer diff (rightly) counts that as a change: a child
+ * image would carry an unchanged copy of the file in its own layer.
+ */
+export async function writeRootFile(path: string, content: string, mode: number): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st?.isFile() && (st.mode & 0o7777) === mode && (await readFile(path, 'utf8')) === content) return;
+  if (st && !st.isFile()) await rm(path, { recursive: true, force: true });
+  await writeFile(path, content, { mode });
+  await chmod(path, mode);
+}
+
 async function walkFiles(dir: string, base = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
@@ -22,7 +35,7 @@ async function walkFiles(dir: string, base = ''): Promise<string[]> {
 export async function applySlim(root: string, slim: SlimRules): Promise<void> {
   const cfg = await resolveInRoot(root, '/etc/dpkg/dpkg.cfg.d/imgfactory-slim');
   await mkdir(dirname(cfg), { recursive: true });
-  await writeFile(cfg, dpkgSlimConfig(slim), { mode: 0o644 });
+  await writeRootFile(cfg, dpkgSlimConfig(slim), 0o644);
   for (const { dir, keep } of slimDeletions(slim)) {
     const abs = await resolveInRoot(root, dir, true);
     // Deepest first, so a directory is considered after its children.
@@ -63,7 +76,8 @@ export async function scrubRoot(root: string, sourceDateEpoch: number): Promise<
   const day = Math.floor(sourceDateEpoch / 86400);
   for (const f of ['/etc/shadow']) {
     const p = await resolveInRoot(root, f);
-    if (await exists(p)) await writeFile(p, clampShadowDays(await readFile(p, 'utf8'), day));
+    const st = await lstat(p).catch(() => undefined);
+    if (st?.isFile()) await writeRootFile(p, clampShadowDays(await readFile(p, 'utf8'), day), st.mode & 0o7777);
   }
   await removePythonBytecode(root);
 }
@@ -94,10 +108,10 @@ export async function addUsers(root: string, users: readonly RecipeUser[]): Prom
       throw new RecipeError('RECIPE_INVALID', `users: ${u.name}: ${(e as Error).message}`);
     }
   }
-  await writeFile(await resolveInRoot(root, files.passwd), db.passwd, { mode: 0o644 });
-  await writeFile(await resolveInRoot(root, files.group), db.group, { mode: 0o644 });
-  await writeFile(await resolveInRoot(root, files.shadow), db.shadow, { mode: 0o640 });
-  if (db.gshadow !== undefined) await writeFile(await resolveInRoot(root, files.gshadow), db.gshadow, { mode: 0o640 });
+  await writeRootFile(await resolveInRoot(root, files.passwd), db.passwd, 0o644);
+  await writeRootFile(await resolveInRoot(root, files.group), db.group, 0o644);
+  await writeRootFile(await resolveInRoot(root, files.shadow), db.shadow, 0o640);
+  if (db.gshadow !== undefined) await writeRootFile(await resolveInRoot(root, files.gshadow), db.gshadow, 0o640);
   for (const u of users) {
     const home = await resolveInRoot(root, u.home);
     await mkdir(home, { recursive: true, mode: 0o750 });

@@ -4,7 +4,7 @@
  */
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot } from '../bootstrap/apply-rules.js';
+import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot, writeRootFile } from '../bootstrap/apply-rules.js';
 import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildAptOptions, IMAGE_KEYRING, POLICY_RC_D } from '../bootstrap/apt-config.js';
 import { withChroot, type Chroot } from '../bootstrap/chroot.js';
 import { runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
@@ -60,7 +60,7 @@ async function writeBuildAptConfig(input: RootfsInput): Promise<void> {
   // The image's own sources trust the distribution keyring the image ships (package debian-archive-keyring).
   const imageSources = await resolveInRoot(root, '/etc/apt/sources.list.d/debian.sources');
   await mkdir(join(imageSources, '..'), { recursive: true });
-  await writeFile(imageSources, aptSourcesDeb822({ ...sources, signedBy: IMAGE_KEYRING }), { mode: 0o644 });
+  await writeRootFile(imageSources, aptSourcesDeb822({ ...sources, signedBy: IMAGE_KEYRING }), 0o644);
   await removePaths(root, ['/etc/apt/sources.list']);
 }
 
