@@ -4,15 +4,13 @@ import { DEFAULT_DEBIAN_KEYS_DIR, hostArchiveMirrors } from '../../archive/index
 import { BuildError, UsageError } from '../../errors.js';
 import { hostDebianArch } from '../../oci/platform.js';
 import { buildRecipe, type BuildResult } from '../../pipeline/build.js';
-import { readFile } from 'node:fs/promises';
 import type { SigningOptions } from '../../pipeline/attest.js';
 import { publishBuild } from '../../pipeline/publish-build.js';
 import { formatRegistryProgress } from '../../registry/progress.js';
 import { SBOM_FORMATS, type SbomFormat } from '../../provenance/attest-layout.js';
-import { readSigningKey } from '../../sign/keys.js';
 import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 import { imgfactoryVersion } from '../../version.js';
-import { readPassphrase } from './keys-generate.js';
+import { signingKeyFromFile } from './key-flags.js';
 import { signatureCreator } from './sign.js';
 import { createProgress } from '../progress.js';
 
@@ -84,10 +82,7 @@ async function signingFromFlags(ctx: CommandContext): Promise<SigningOptions | u
     if (identities.length > 0) throw new UsageError('MISSING_ARGUMENT', '--identity needs --key <secret.asc>');
     return undefined;
   }
-  const keyBytes = await readFile(resolve(ctx.cwd, keyFile)).catch((cause: unknown) => {
-    throw new UsageError('BAD_OPTION', `--key ${keyFile}: cannot read it`, { cause });
-  });
-  const key = await readSigningKey(new Uint8Array(keyBytes), await readPassphrase(ctx));
+  const key = await signingKeyFromFile(ctx, keyFile);
   const ci = ciInvocation(ctx.env);
   return {
     key,

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { readVerificationKeys } from '../../sign/keys.js';
+import type { VerificationKey } from '../../sign/keys.js';
+import { verificationKeysFromFiles } from './key-flags.js';
 import { verifyLayout } from '../../sign/verify-layout.js';
 import { pullImage, type PullVerifyContext } from '../../registry/pull.js';
 import { parseReference } from '../../registry/reference.js';
@@ -13,8 +13,7 @@ import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from
  * The one place where pull decides whether a downloaded layout may be written: the signature
  * must match the reference pulled, and the provenance and SBOM must verify and agree.
  */
-async function verifyPulledLayout(layoutDir: string, publicKeyArmored: string, context: PullVerifyContext): Promise<void> {
-  const keys = await readVerificationKeys([publicKeyArmored]);
+async function verifyPulledLayout(layoutDir: string, keys: readonly VerificationKey[], context: PullVerifyContext): Promise<void> {
   await verifyLayout({ layoutDir, keys, identity: context.identity });
 }
 
@@ -44,15 +43,13 @@ ${REGISTRY_OPTIONS_HELP}`,
     if (!keyFile) throw new UsageError('MISSING_ARGUMENT', 'pull: --key <public.asc> is required (unsigned images are never pulled)');
     if (!out) throw new UsageError('MISSING_ARGUMENT', 'pull: --out <oci-layout> is required');
     const ref = parseReference(ctx.positionals[0]!);
-    const publicKey = await readFile(resolve(ctx.cwd, keyFile), 'utf8').catch(() => {
-      throw new UsageError('BAD_OPTION', `pull: --key ${keyFile}: cannot read the file`);
-    });
+    const keys = await verificationKeysFromFiles(ctx, [keyFile]);
     const client = await registryClientFromFlags(ctx, ref.registry);
     const result = await pullImage({
       ref,
       client,
       outDir: resolve(ctx.cwd, out),
-      verify: (layoutDir, context) => verifyPulledLayout(layoutDir, publicKey, context),
+      verify: (layoutDir, context) => verifyPulledLayout(layoutDir, keys, context),
     });
     if (ctx.json) printJson(ctx.io, result);
     else ctx.io.out(`${result.outDir}: ${result.manifestDigest} (${result.blobs} blob(s), ${formatBytes(result.bytes)}, ${result.attachments} attachment(s))`);

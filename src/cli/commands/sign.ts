@@ -1,12 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { imgfactoryVersion } from '../../version.js';
-import { readSigningKey } from '../../sign/keys.js';
 import { signaturesByRepository, writeLookaside } from '../../sign/lookaside.js';
 import { signLayout } from '../../sign/sign-layout.js';
 import { listOpt, printJson, stringOpt, type Command } from '../command.js';
-import { PASSPHRASE_ENV, readPassphrase } from './keys-generate.js';
+import { signingKeyFromFile } from './key-flags.js';
+import { PASSPHRASE_ENV } from './keys-generate.js';
 
 /** `imgfactory <version>`, the `optional.creator` of our signatures. */
 export function signatureCreator(): string {
@@ -43,10 +42,7 @@ Options:
     if (keyFile === undefined) throw new UsageError('MISSING_ARGUMENT', 'sign: --key <secret.asc> is required');
     const identities = listOpt(ctx, 'identity');
     if (identities.length === 0) throw new UsageError('MISSING_ARGUMENT', 'sign: give at least one --identity <registry/repo:tag>');
-    const keyBytes = await readFile(resolve(ctx.cwd, keyFile)).catch((cause: unknown) => {
-      throw new UsageError('BAD_OPTION', `--key ${keyFile}: cannot read it`, { cause });
-    });
-    const key = await readSigningKey(new Uint8Array(keyBytes), await readPassphrase(ctx));
+    const key = await signingKeyFromFile(ctx, keyFile);
     const ref = stringOpt(ctx, 'ref');
     const result = await signLayout({
       layoutDir,

@@ -1,12 +1,12 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError, VerifyError } from '../../errors.js';
-import { readVerificationKeys } from '../../sign/keys.js';
 import { verifyLayout, type VerifyReport } from '../../sign/verify-layout.js';
 import { pullImage } from '../../registry/pull.js';
 import { parseReference } from '../../registry/reference.js';
 import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
+import { verificationKeysFromFiles } from './key-flags.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
 
 /**
@@ -76,18 +76,7 @@ ${REGISTRY_OPTIONS_HELP}`,
     );
     const keyFiles = listOpt(ctx, 'key');
     if (keyFiles.length === 0) throw new UsageError('MISSING_ARGUMENT', 'verify: give at least one --key <public.asc>');
-    const keys = await readVerificationKeys(
-      await Promise.all(
-        keyFiles.map((f) =>
-          readFile(resolve(ctx.cwd, f)).then(
-            (b) => new Uint8Array(b),
-            (cause: unknown) => {
-              throw new UsageError('BAD_OPTION', `--key ${f}: cannot read it`, { cause });
-            },
-          ),
-        ),
-      ),
-    );
+    const keys = await verificationKeysFromFiles(ctx, keyFiles);
     const ref = stringOpt(ctx, 'ref');
     const verify = (layoutDir: string, identity: string | undefined) =>
       verifyLayout({
