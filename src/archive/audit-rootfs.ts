@@ -42,16 +42,18 @@ export async function auditRootfs(options: AuditRootfsOptions): Promise<Verified
   });
 }
 
-/** The .debs apt and debootstrap leave in `<rootfs>/var/cache/apt/archives`, sorted. */
-export async function downloadedDebs(rootfs: string): Promise<string[]> {
-  const dir = join(rootfs, 'var/cache/apt/archives');
+/**
+ * The .debs apt and debootstrap left in the root's apt cache, sorted: by default
+ * `var/cache/apt/archives`; imgfactory's builds keep theirs under `run/imgfactory/archives`.
+ */
+export async function downloadedDebs(rootfs: string, cacheDir = 'var/cache/apt/archives'): Promise<string[]> {
+  const dir = join(rootfs, cacheDir);
   const names = await readdir(dir).catch(() => [] as string[]);
   return names
     .filter((n) => n.endsWith('.deb'))
     .sort()
     .map((n) => join(dir, n));
 }
-
 
 function withIdentity(id: DebIdentity | undefined): { identity?: DebIdentity } {
   return id ? { identity: id } : {};

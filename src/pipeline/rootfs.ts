@@ -10,6 +10,7 @@ import { withChroot, type Chroot } from '../bootstrap/chroot.js';
 import { runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { resolveInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
+import { downloadedDebs } from '../archive/audit-rootfs.js';
 import { run } from '../exec.js';
 import { diffSnapshots, packLayer, snapshotTree, type Snapshot } from '../layer/index.js';
 import type { LayerInfo } from '../oci/types.js';
@@ -88,14 +89,6 @@ async function collectBootstrapDebs(root: string): Promise<void> {
   for (const name of await readdir(from).catch(() => [] as string[])) {
     if (name.endsWith('.deb')) await rename(join(from, name), join(to, name));
   }
-}
-
-async function listDebs(root: string): Promise<string[]> {
-  const dir = join(root, BUILD_DEB_DIR);
-  return (await readdir(dir).catch(() => [] as string[]))
-    .filter((n) => n.endsWith('.deb'))
-    .sort()
-    .map((n) => join(dir, n));
 }
 
 function describeLayer(l: RecipeLayer): string {
@@ -212,5 +205,5 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
     current = await pack(current, `imgfactory ${recipe.name}: configuration`);
   }
 
-  return { layers, finalSnapshot: current!, debFiles: await listDebs(root) };
+  return { layers, finalSnapshot: current!, debFiles: await downloadedDebs(root, BUILD_DEB_DIR) };
 }
