@@ -88,7 +88,8 @@ export type AuditErrorCode =
   | 'AUDIT_STATUS_UNREADABLE'
   | 'AUDIT_PACKAGE_UNPROVEN'
   | 'AUDIT_DEB_UNPROVEN'
-  | 'AUDIT_DEB_HASH_MISMATCH';
+  | 'AUDIT_DEB_HASH_MISMATCH'
+  | 'AUDIT_PARENT_UNPROVEN';
 export class AuditError extends ImgfactoryError<AuditErrorCode> {
   readonly exitStatus = ExitStatus.verificationFailed;
 }
@@ -116,6 +117,29 @@ export type BuildErrorCode =
 export class BuildError extends ImgfactoryError<BuildErrorCode> {
   get exitStatus(): ExitStatus {
     return this.code === 'BUILD_INTERRUPTED' ? ExitStatus.interrupted : ExitStatus.internal;
+  }
+}
+
+/**
+ * A layout handed in from outside (by a user, a CI cache, a pull in progress) is not what it
+ * must be. Missing or unusable paths the user named are usage errors; content that fails its
+ * checks (digests, shapes, ambiguity) is a verification failure. Never "internal".
+ */
+export type LayoutErrorCode =
+  | 'LAYOUT_NOT_FOUND'
+  | 'LAYOUT_INVALID'
+  | 'LAYOUT_AMBIGUOUS'
+  | 'LAYOUT_TAG_NOT_FOUND'
+  | 'LAYOUT_PLATFORM_NOT_FOUND'
+  | 'LAYOUT_BLOB_MISSING'
+  | 'LAYOUT_BLOB_CORRUPT'
+  | 'LAYOUT_DOCUMENT_TOO_LARGE'
+  | 'OUTPUT_EXISTS';
+export class LayoutError extends ImgfactoryError<LayoutErrorCode> {
+  get exitStatus(): ExitStatus {
+    return this.code === 'LAYOUT_NOT_FOUND' || this.code === 'LAYOUT_TAG_NOT_FOUND' || this.code === 'OUTPUT_EXISTS'
+      ? ExitStatus.usage
+      : ExitStatus.verificationFailed;
   }
 }
 

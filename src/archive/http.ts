@@ -14,6 +14,8 @@ export interface HttpOptions {
   readonly retries?: number;
   /** Delay before the first retry, doubled for each later one. */
   readonly retryDelayMs?: number;
+  /** Stops the request, the body and the wait between retries (the abort is never retried). */
+  readonly signal?: AbortSignal;
 }
 
 export const DEFAULT_RETRIES = 3;
@@ -78,12 +80,14 @@ async function withRetries<T>(url: string, http: HttpOptions, consume: (r: Respo
   const baseDelay = http.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
   let last: Attempt | undefined;
   for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await sleep(Math.min(baseDelay * 2 ** (attempt - 1), 30_000));
+    http.signal?.throwIfAborted();
+    if (attempt > 0) await sleep(Math.min(baseDelay * 2 ** (attempt - 1), 30_000), undefined, http.signal ? { signal: http.signal } : {});
     let response: Response;
     try {
       // identity: a transparently decompressed body would not match the signed sizes and hashes.
-      response = await fetchImpl(url, { headers: { 'accept-encoding': 'identity' }, redirect: 'follow' });
+      response = await fetchImpl(url, { headers: { 'accept-encoding': 'identity' }, redirect: 'follow', ...(http.signal ? { signal: http.signal } : {}) });
     } catch (cause) {
+      http.signal?.throwIfAborted();
       last = { kind: 'network', message: causeText(cause) };
       continue;
     }
@@ -95,6 +99,7 @@ async function withRetries<T>(url: string, http: HttpOptions, consume: (r: Respo
     try {
       return await consume(response);
     } catch (e) {
+      http.signal?.throwIfAborted();
       if (!(e instanceof AttemptFailed)) throw e;
       last = e.attempt;
     }

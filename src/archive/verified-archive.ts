@@ -20,6 +20,8 @@ import type { ReleaseFileEntry } from './release.js';
 const gunzipAsync = promisify(gunzip);
 
 export interface FetchVerifiedArchiveOptions {
+  /** Ctrl-C: stops every download. */
+  readonly signal?: AbortSignal;
   /** Serves `<suite>` and `<suite>-updates`. */
   readonly mirror: string;
   /** Serves `<suite>-security`. */
@@ -96,6 +98,7 @@ export async function fetchVerifiedArchive(options: FetchVerifiedArchiveOptions)
     ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
     ...(options.retries === undefined ? {} : { retries: options.retries }),
     ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   // allSettled: when one suite fails, the others finish before the error surfaces, so no
   // download is still writing into the cache after this function has returned.

@@ -2,13 +2,13 @@
  * Signing and attesting a freshly written layout, before it is moved into place: a build that
  * cannot sign produces no image at all rather than an unsigned one.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { SignError } from '../errors.js';
-import { sha256Hex } from '../oci/digest.js';
+import type { Layout } from '../oci/layout.js';
+import type { Descriptor } from '../oci/types.js';
 import { attestLayout, type SbomFormat } from '../provenance/index.js';
-import type { SigningKey } from '../sign/keys.js';
+import type { SigningKey } from '../pgp/keys.js';
 import { signLayout } from '../sign/sign-layout.js';
 import type { Recipe } from '../recipe/types.js';
 
@@ -30,22 +30,14 @@ export function publishIdentities(recipe: Recipe): string[] {
   return recipe.publish ? recipe.publish.tags.map((t) => `${recipe.publish!.repository}:${t}`) : [];
 }
 
-async function pinnedKeyFiles(keysDir: string, base: string): Promise<{ path: string; sha256: string }[]> {
-  const names = (await readdir(keysDir)).filter((n) => n.endsWith('.asc') || n.endsWith('.gpg')).sort();
-  return Promise.all(
-    names.map(async (n) => ({
-      path: relative(base, join(keysDir, n)),
-      sha256: sha256Hex(await readFile(join(keysDir, n))),
-    })),
-  );
-}
-
 export interface AttestInput {
-  readonly layoutDir: string;
-  readonly ref: string;
+  readonly layout: Layout;
+  /** The image entry exactly as the build wrote it: signed without being read back. */
+  readonly image: Descriptor;
   readonly recipe: Recipe;
   readonly packageManifest: VerifiedPackageManifest;
-  readonly keysDir: string;
+  /** The pinned archive key files the build trusted (the same bytes it verified with). */
+  readonly pinnedKeyFiles: readonly { readonly path: string; readonly sha256: string }[];
   readonly mirror: string;
   readonly securityMirror: string;
   readonly startedOn: string;
@@ -60,11 +52,11 @@ export async function signAndAttest(input: AttestInput): Promise<{ identities: s
   if (identities.length === 0) {
     throw new SignError('IDENTITY_INVALID', `${input.recipe.name}: a key was given but nothing names the image: add --identity or publish: to the recipe`);
   }
-  await signLayout({ layoutDir: input.layoutDir, key: s.key, identities, creator: s.creator, now: input.now, ref: input.ref });
+  await signLayout({ layout: input.layout, image: input.image, key: s.key, identities, creator: s.creator, now: input.now });
   await attestLayout({
-    layoutDir: input.layoutDir,
+    layout: input.layout,
+    image: input.image,
     key: s.key,
-    ref: input.ref,
     packageManifest: input.packageManifest,
     sbomFormat: s.sbomFormat,
     provenanceInput: {
@@ -74,7 +66,7 @@ export async function signAndAttest(input: AttestInput): Promise<{ identities: s
       architectures: input.recipe.architectures,
       mirror: input.mirror,
       securityMirror: input.securityMirror,
-      pinnedKeys: await pinnedKeyFiles(input.keysDir, s.displayBase),
+      pinnedKeys: input.pinnedKeyFiles.map((k) => ({ path: relative(s.displayBase, k.path), sha256: k.sha256 })),
       builder: s.builder,
       ...(s.invocationId ? { invocationId: s.invocationId } : {}),
       startedOn: input.startedOn,

@@ -1,13 +1,13 @@
 /**
  * `build`: recipe → verified archive → root filesystem and layers → audit → OCI layout.
- * The output appears all at once: everything is written under a temporary directory beside
- * `out/<name>` and renamed into place only after the audit passed; a failed or interrupted
- * build leaves no half-written image and no mounts.
+ * The output appears all at once (src/pipeline/output.ts): a failed or interrupted build leaves
+ * no half-written image and no mounts.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { auditRootfs, fetchVerifiedArchive, loadPinnedKeys, writeBootstrapKeyring, type VerifiedArchive } from '../archive/index.js';
+import { auditRootfs, fetchVerifiedArchive, loadPinnedKeySet, writeBootstrapKeyring, type VerifiedArchive } from '../archive/index.js';
+import type { PinnedKey } from '../archive/pinned-keys.js';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { bootstrapEnv, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { BuildError, UsageError } from '../errors.js';
@@ -15,14 +15,17 @@ import { buildImageConfig } from '../image/config.js';
 import { imageAnnotations } from '../image/manifest.js';
 import { writeImage, type PlatformImage } from '../image/write-image.js';
 import { packRootfsTar } from '../layer/index.js';
-import type { Digest } from '../oci/digest.js';
-import * as layout from '../oci/layout.js';
+import { Layout } from '../oci/layout.js';
 import type { LayerInfo } from '../oci/types.js';
 import { loadRecipeChain } from '../recipe/load.js';
 import type { Recipe } from '../recipe/types.js';
 import { signAndAttest, type SigningOptions } from './attest.js';
+import { readReport, replaceDir, writeBuildFiles, type BuildLayerSummary, type BuildReport } from './output.js';
+import { parentRejection, verifyParent, type VerifiedParent } from './parent.js';
 import { buildRootfs } from './rootfs.js';
-import { StageClock, type OnBuildEvent, type StageTiming } from './stages.js';
+import { StageClock, type OnBuildEvent } from './stages.js';
+
+export { PACKAGES_FILE, REPORT_FILE, type BuildLayerSummary, type BuildReport } from './output.js';
 
 export interface BuildOptions {
   readonly recipeFile: string;
@@ -55,40 +58,6 @@ export interface BuildOptions {
   readonly onEvent?: OnBuildEvent;
 }
 
-export interface BuildLayerSummary {
-  readonly digest: Digest;
-  readonly diffId: Digest;
-  readonly size: number;
-  readonly uncompressedSize: number;
-  readonly createdBy: string;
-  /** Taken unchanged from the parent image. */
-  readonly inherited: boolean;
-}
-
-export interface BuildReport {
-  readonly schemaVersion: 1;
-  readonly recipe: { readonly name: string; readonly version: string; readonly file: string; readonly sha256: string };
-  readonly layoutDir: string;
-  readonly ref: string;
-  readonly manifestDigest: Digest;
-  readonly platforms: readonly { readonly architecture: string; readonly manifestDigest: Digest; readonly layers: readonly BuildLayerSummary[] }[];
-  readonly packageCount: number;
-  readonly sourceDateEpoch: number;
-  readonly mirror: string;
-  readonly securityMirror: string;
-  /** Blob bytes depend on the gzip implementation: Node's bundled zlib. */
-  readonly toolchain: { readonly node: string; readonly zlib: string };
-  readonly parent?: { readonly name: string; readonly manifestDigest: Digest };
-  /** Present when the build signed the image. */
-  readonly signed?: { readonly signer: string; readonly identities: readonly string[] };
-  readonly startedOn: string;
-  readonly finishedOn: string;
-  readonly stages: readonly StageTiming[];
-}
-
-export const PACKAGES_FILE = 'packages.json';
-export const REPORT_FILE = 'build.json';
-
 export interface BuildResult {
   readonly report: BuildReport;
   readonly packageManifest: VerifiedPackageManifest;
@@ -97,31 +66,26 @@ export interface BuildResult {
   readonly parents: readonly BuildReport[];
 }
 
-async function readReport(dir: string): Promise<BuildReport | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, REPORT_FILE), 'utf8')) as BuildReport;
-  } catch {
-    return undefined;
-  }
-}
+/** One verified archive per distinct source, shared by a recipe chain (parents are checked against it too). */
+type ArchiveFor = (recipe: Recipe) => Promise<{ archive: VerifiedArchive; mirror: string; securityMirror: string; keys: PinnedKey[]; keyFiles: { path: string; sha256: string }[] }>;
 
 /** Build a recipe (and, when needed, its `from:` parents first). */
 export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
   const chain = await loadRecipeChain(options.recipeFile, { hostArch: options.hostArch });
+  const archiveFor = memoizedArchive(options);
   const parents: BuildReport[] = [];
-  let parent: { recipe: Recipe; report: BuildReport } | undefined;
+  let parent: VerifiedParent | undefined;
   for (const [i, recipe] of chain.entries()) {
     const isTarget = i === chain.length - 1;
-    if (!isTarget) {
-      const existing = await readReport(join(options.outDir, recipe.name));
-      // Reuse a parent built from the same recipe bytes: its layers must stay byte-identical.
-      if (existing && existing.recipe.sha256 === recipe.fileSha256 && !options.rebuildParents) {
-        options.onEvent?.({ stage: 'parent', message: `reusing ${existing.layoutDir} (${existing.manifestDigest})` });
-        parent = { recipe, report: existing };
+    const child = chain[i + 1];
+    if (!isTarget && !options.rebuildParents) {
+      const reused = await reusableParent(recipe, child!, archiveFor, options);
+      if (reused) {
+        parent = reused;
         continue;
       }
     }
-    const result = await buildOne(recipe, parent, {
+    const result = await buildOne(recipe, parent, archiveFor, {
       ...options,
       rootfsTar: isTarget ? options.rootfsTar : undefined,
       // --identity names the target; parents are signed for the references they publish.
@@ -129,12 +93,66 @@ export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
     });
     if (isTarget) return { ...result, parents };
     parents.push(result.report);
-    parent = { recipe, report: result.report };
+    const dir = join(options.outDir, recipe.name);
+    parent = await verifyParent(dir, recipe, result.report, { architectures: child!.architectures, archive: (await archiveFor(recipe)).archive, signal: options.signal });
   }
   throw new BuildError('IMAGE_INVALID', 'empty recipe chain');
 }
 
-async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildReport } | undefined, options: BuildOptions): Promise<Omit<BuildResult, 'parents'>> {
+/** A parent built earlier from the same recipe bytes, verified before it is trusted (src/pipeline/parent.ts). */
+async function reusableParent(recipe: Recipe, child: Recipe, archiveFor: ArchiveFor, options: BuildOptions): Promise<VerifiedParent | undefined> {
+  const dir = join(options.outDir, recipe.name);
+  const report = await readReport(dir);
+  // Its layers must stay byte-identical for the child: only a build of the same recipe bytes will do.
+  if (!report || report.recipe?.sha256 !== recipe.fileSha256) return undefined;
+  try {
+    const { archive } = await archiveFor(recipe);
+    const parent = await verifyParent(dir, recipe, report, {
+      architectures: child.architectures,
+      archive,
+      ...(options.signing ? { trustedKeys: [options.signing.key.privateKey.toPublic()] } : {}),
+      signal: options.signal,
+    });
+    options.onEvent?.({ stage: 'parent', message: `reusing ${dir} (${report.manifestDigest}): blobs, packages${options.signing ? ' and signature' : ''} verified` });
+    return parent;
+  } catch (e) {
+    options.onEvent?.({ stage: 'parent', message: `not reusing ${dir}: ${parentRejection(e)}; rebuilding it` });
+    return undefined;
+  }
+}
+
+function memoizedArchive(options: BuildOptions): ArchiveFor {
+  const cache = new Map<string, ReturnType<ArchiveFor>>();
+  return (recipe) => {
+    const mirror = options.mirror ?? recipe.mirror;
+    const securityMirror = options.securityMirror ?? recipe.securityMirror;
+    const key = JSON.stringify([mirror, securityMirror, recipe.suite, recipe.components, recipe.architectures, recipe.updates]);
+    let p = cache.get(key);
+    if (!p) {
+      p = (async () => {
+        const host = mirror === undefined || securityMirror === undefined ? await options.hostMirrors() : undefined;
+        const resolved = { mirror: mirror ?? host!.mirror, securityMirror: securityMirror ?? host!.securityMirror };
+        const { keys, files } = await loadPinnedKeySet(options.keysDir);
+        const archive = await fetchVerifiedArchive({
+          ...resolved,
+          suite: recipe.suite,
+          components: recipe.components,
+          architectures: recipe.architectures,
+          updates: recipe.updates,
+          cacheDir: options.archiveCacheDir,
+          keys,
+          now: (options.now ?? (() => new Date()))(),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        return { archive, ...resolved, keys, keyFiles: files };
+      })();
+      cache.set(key, p);
+    }
+    return p;
+  };
+}
+
+async function buildOne(recipe: Recipe, parent: VerifiedParent | undefined, archiveFor: ArchiveFor, options: BuildOptions): Promise<Omit<BuildResult, 'parents'>> {
   const now = options.now ?? (() => new Date());
   const startedOn = now().toISOString();
   const clock = new StageClock(options.onEvent);
@@ -146,26 +164,7 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
   if (parent && parent.recipe.suite !== recipe.suite) {
     throw new UsageError('BAD_OPTION', `${recipe.name}: suite ${recipe.suite} differs from its parent's (${parent.recipe.suite})`);
   }
-
-  const flagOrRecipe = { mirror: options.mirror ?? recipe.mirror, securityMirror: options.securityMirror ?? recipe.securityMirror };
-  const host = flagOrRecipe.mirror === undefined || flagOrRecipe.securityMirror === undefined ? await options.hostMirrors() : undefined;
-  const mirror = flagOrRecipe.mirror ?? host!.mirror;
-  const securityMirror = flagOrRecipe.securityMirror ?? host!.securityMirror;
-
-  const keys = await loadPinnedKeys(options.keysDir);
-  const archive: VerifiedArchive = await clock.time('archive', `verifying ${recipe.suite} indexes against keys/`, () =>
-    fetchVerifiedArchive({
-      mirror,
-      securityMirror,
-      suite: recipe.suite,
-      components: recipe.components,
-      architectures: recipe.architectures,
-      updates: recipe.updates,
-      cacheDir: options.archiveCacheDir,
-      keys,
-      now: now(),
-    }),
-  );
+  const { archive, mirror, securityMirror, keys, keyFiles } = await clock.time('archive', `verifying ${recipe.suite} indexes against keys/`, () => archiveFor(recipe));
   const sourceDateEpoch = options.sourceDateEpoch ?? Math.floor(archive.newestReleaseDate.getTime() / 1000);
   const created = new Date(sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z');
 
@@ -180,13 +179,14 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
     const blobDir = join(work, 'blobs');
     await mkdir(blobDir);
 
-    const parentImage = parent ? await layout.readImage(parent.report.layoutDir, parent.report.ref) : undefined;
     const images: PlatformImage[] = [];
     const platformLayers: BuildLayerSummary[][] = [];
     let packageManifest: VerifiedPackageManifest | undefined;
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
       await mkdir(root);
+      const parentImage = parent?.images.get(arch);
+      if (parent && !parentImage) throw new BuildError('PARENT_NOT_BUILT', `${recipe.name}: the parent ${parent.recipe.name} has no ${arch} image`);
       const built = await buildRootfs({
         recipe,
         arch,
@@ -197,17 +197,14 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
         keyring,
         bootstrapper: options.bootstrapper ?? 'debootstrap',
         sourceDateEpoch,
-        parent: parent ? { layoutDir: parent.report.layoutDir, ref: parent.report.ref } : undefined,
+        parent: parent ? { layoutDir: parent.dir, ref: parent.report.ref } : undefined,
         toolEnv: bootstrapEnv(options.env ?? {}),
         clock,
         signal: options.signal,
       });
-      packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, async () => {
-        const parentPackages = parent
-          ? (JSON.parse(await readFile(join(parent.report.layoutDir, PACKAGES_FILE), 'utf8')) as VerifiedPackageManifest)
-          : undefined;
-        return auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, inherited: parentPackages });
-      });
+      packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () =>
+        auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
+      );
       if (options.rootfsTar) {
         await clock.time('rootfs-tar', options.rootfsTar, () =>
           packRootfsTar({ root, snapshot: built.finalSnapshot, sourceDateEpoch, outFile: options.rootfsTar! }),
@@ -220,7 +217,7 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
             size: d.size,
             uncompressedSize: 0,
             mediaType: d.mediaType,
-            path: layout.blobPath(parent!.report.layoutDir, d.digest),
+            path: parent!.layout.blobPath(d.digest),
             createdBy: parentImage.config.history?.[i]?.created_by ?? '',
           }))
         : [];
@@ -245,9 +242,10 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
       );
     }
 
+    const layout = await Layout.create(tmpOut);
     const written = await clock.time('image', `writing OCI layout`, () =>
       writeImage(
-        tmpOut,
+        layout,
         images,
         recipe.version,
         imageAnnotations({
@@ -264,11 +262,11 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
     const signed = options.signing
       ? await clock.time('sign', 'signature, SBOM and provenance', () =>
           signAndAttest({
-            layoutDir: tmpOut,
-            ref: recipe.version,
+            layout,
+            image: written.descriptor,
             recipe,
             packageManifest: packageManifest!,
-            keysDir: options.keysDir,
+            pinnedKeyFiles: keyFiles,
             mirror,
             securityMirror,
             startedOn,
@@ -296,8 +294,7 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
       finishedOn,
       stages: clock.timings,
     };
-    await writeFile(join(tmpOut, PACKAGES_FILE), `${JSON.stringify(packageManifest, null, 2)}\n`);
-    await writeFile(join(tmpOut, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
+    await writeBuildFiles(tmpOut, report, packageManifest!);
     await replaceDir(tmpOut, finalDir);
     return { report, packageManifest: packageManifest!, recipe };
   } finally {
@@ -309,12 +306,4 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
 /** The name a child records as its base: the parent's first published reference, else name:version. */
 function parentReference(r: Recipe): string {
   return r.publish ? `${r.publish.repository}:${r.publish.tags[0]}` : `${r.name}:${r.version}`;
-}
-
-/** Swap `from` into `to` with renames only, so `to` is never half-written. */
-async function replaceDir(from: string, to: string): Promise<void> {
-  const old = `${to}.old-${randomBytes(4).toString('hex')}`;
-  const hadOld = await rename(to, old).then(() => true, () => false);
-  await rename(from, to);
-  if (hadOld) await rm(old, { recursive: true, force: true });
 }

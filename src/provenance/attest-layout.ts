@@ -3,14 +3,14 @@
  * on its own: verification checks it against the signed provenance (same packages, same hashes).
  */
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
-import { BuildError, SignError } from '../errors.js';
+import { SignError } from '../errors.js';
+import { writeAttachment } from '../oci/attachments.js';
 import type { Digest } from '../oci/digest.js';
 import { canonicalJson } from '../oci/json.js';
-import { findImageDescriptor } from '../oci/layout.js';
+import type { Layout } from '../oci/layout.js';
 import { MediaType } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
-import { readCheckedBlob, writeAttachment } from '../sign/attachments.js';
-import type { SigningKey } from '../sign/keys.js';
+import type { SigningKey } from '../pgp/keys.js';
 import { buildCycloneDxSbom } from './cyclonedx.js';
 import { signDsse } from './dsse.js';
 import { buildSpdxSbom } from './spdx.js';
@@ -29,7 +29,9 @@ export const SBOM_FORMATS: readonly SbomFormat[] = ['spdx', 'cyclonedx'];
 export const PREDICATE_TYPE_ANNOTATION = 'in-toto.io/predicate-type';
 
 export interface AttestLayoutOptions {
-  readonly layoutDir: string;
+  readonly layout: Layout;
+  /** The image entry to attest (as its writer produced it, or as resolved and checked by the caller). */
+  readonly image: Descriptor;
   readonly key: SigningKey;
   readonly packageManifest: VerifiedPackageManifest;
   /** Everything but the package manifest; the subject digest, when given, must be the layout's image. */
@@ -37,8 +39,6 @@ export interface AttestLayoutOptions {
     readonly subject: { readonly name: string; readonly digest?: Digest };
   };
   readonly sbomFormat?: SbomFormat;
-  /** Which image when the layout holds several (its ref name). */
-  readonly ref?: string;
 }
 
 export interface AttestLayoutResult {
@@ -49,10 +49,7 @@ export interface AttestLayoutResult {
 }
 
 export async function attestLayout(options: AttestLayoutOptions): Promise<AttestLayoutResult> {
-  const image = await findImageDescriptor(options.layoutDir, options.ref);
-  if (!(await readCheckedBlob(options.layoutDir, image.digest))) {
-    throw new BuildError('LAYOUT_INVALID', `${options.layoutDir}: manifest ${image.digest} is missing or does not match its digest`);
-  }
+  const image = options.image;
   const { subject, ...rest } = options.provenanceInput;
   if (subject.digest !== undefined && subject.digest !== image.digest) {
     throw new SignError('SIGN_FAILED', `provenance subject ${subject.digest} is not the layout's image ${image.digest}`);
@@ -69,14 +66,14 @@ export async function attestLayout(options: AttestLayoutOptions): Promise<Attest
     format === 'spdx'
       ? buildSpdxSbom(options.packageManifest, sbomImage, rest.finishedOn, rest.builder.version)
       : buildCycloneDxSbom(options.packageManifest, sbomImage, rest.finishedOn, rest.builder.version);
-  const sbom = await writeAttachment(options.layoutDir, {
+  const sbom = await writeAttachment(options.layout, {
     subject: image,
     kind: 'sbom',
     artifactType: sbomMediaType,
     layers: [{ bytes: canonicalJson(sbomDocument), mediaType: sbomMediaType }],
   });
   const envelope = await signDsse(IN_TOTO_PAYLOAD_TYPE, canonicalJson(statement), options.key);
-  const provenance = await writeAttachment(options.layoutDir, {
+  const provenance = await writeAttachment(options.layout, {
     subject: image,
     kind: 'provenance',
     artifactType: MediaType.inTotoProvenance,

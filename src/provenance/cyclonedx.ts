@@ -6,7 +6,7 @@ import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { VerifyError } from '../errors.js';
 import { digestHex, isDigest } from '../oci/digest.js';
 import { debPurl, debUri } from './purl.js';
-import { imagePurl, stableUuid, type SbomFacts, type SbomImage } from './spdx.js';
+import { checkSbomPackage, imagePurl, stableUuid, type SbomFacts, type SbomImage } from './spdx.js';
 import { utcTimestamp } from './statement.js';
 
 interface CycloneDxHash {
@@ -98,20 +98,25 @@ export function parseCycloneDxSbom(value: unknown): SbomFacts {
   if (typeof value !== 'object' || value === null) return fail('not an object');
   const doc = value as Record<string, unknown>;
   if (doc.bomFormat !== 'CycloneDX' || doc.specVersion !== '1.5') fail('not a CycloneDX 1.5 document');
-  const sha256Of = (c: Record<string, unknown>): string | undefined => {
-    const h = Array.isArray(c.hashes) ? (c.hashes as Record<string, unknown>[]).find((x) => x?.alg === 'SHA-256') : undefined;
-    return typeof h?.content === 'string' ? h.content : undefined;
-  };
+  const sha256sOf = (c: Record<string, unknown>): unknown[] =>
+    Array.isArray(c.hashes) ? (c.hashes as Record<string, unknown>[]).filter((x) => x?.alg === 'SHA-256').map((x) => x.content) : [];
   const meta = doc.metadata as Record<string, unknown> | undefined;
   const component = meta?.component as Record<string, unknown> | undefined;
-  if (!component) fail('metadata.component is missing');
-  const imageSha = sha256Of(component!);
+  if (typeof component !== 'object' || component === null) return fail('metadata.component is missing');
+  const imageShas = sha256sOf(component);
+  if (imageShas.length !== 1 || typeof imageShas[0] !== 'string') fail('metadata.component needs exactly one SHA-256');
   if (!Array.isArray(doc.components)) return fail('components missing');
-  const packages = (doc.components as unknown[]).map((raw) => {
+  const packages = (doc.components as unknown[]).map((raw, i) => {
+    if (typeof raw !== 'object' || raw === null) return fail(`components[${i}] is not an object`);
     const c = raw as Record<string, unknown>;
-    const sha256 = typeof c === 'object' && c !== null ? sha256Of(c) : undefined;
-    if (typeof c?.purl !== 'string' || sha256 === undefined) return fail(`component ${String(c?.name)} lacks a purl or a SHA-256`);
-    return { purl: c.purl, sha256 };
+    // Nested components would be packages a scanner sees and this check does not.
+    if (c.components !== undefined) fail(`components[${i}] has nested components`);
+    return checkSbomPackage(`CycloneDX SBOM: components[${i}] (${String(c.name)})`, {
+      name: c.name,
+      version: c.version,
+      purls: c.purl === undefined ? [] : [c.purl],
+      sha256s: sha256sOf(c),
+    });
   });
-  return { format: 'cyclonedx', describedDigest: imageSha === undefined ? undefined : `sha256:${imageSha}`, packages };
+  return { format: 'cyclonedx', describedDigest: `sha256:${imageShas[0] as string}`, packages };
 }

@@ -6,8 +6,8 @@
  */
 import * as openpgp from 'openpgp';
 import { SignError, VerifyError } from '../errors.js';
-import type { SigningKey, VerificationKey } from '../sign/keys.js';
-import { judgeSignature, type VerificationResult } from '../sign/trust.js';
+import type { SigningKey, VerificationKey } from '../pgp/keys.js';
+import { judgeSignature, type VerificationResult } from '../pgp/trust.js';
 
 export interface DsseSignature {
   readonly keyid: string;

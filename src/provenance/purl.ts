@@ -18,3 +18,30 @@ export function debPurl(pkg: Pick<VerifiedPackage, 'package' | 'version' | 'arch
 export function debUri(pkg: Pick<VerifiedPackage, 'archiveUrl' | 'filename'>): string {
   return `${pkg.archiveUrl.replace(/\/+$/, '')}/${pkg.filename.replace(/^\/+/, '')}`;
 }
+
+export interface DebPurlFacts {
+  readonly name: string;
+  readonly version: string;
+  readonly architecture: string;
+}
+
+/** Read back a `pkg:deb/debian/...` purl (undefined when it is not one, or is malformed). */
+export function parseDebPurl(purl: string): DebPurlFacts | undefined {
+  const m = /^pkg:deb\/debian\/([^@?#/]+)@([^?#]+)\?([^#]*)$/.exec(purl);
+  if (!m) return undefined;
+  try {
+    const qualifiers = new Map<string, string>();
+    for (const pair of m[3]!.split('&')) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) return undefined;
+      const key = pair.slice(0, eq);
+      if (qualifiers.has(key)) return undefined;
+      qualifiers.set(key, decodeURIComponent(pair.slice(eq + 1)));
+    }
+    const architecture = qualifiers.get('arch');
+    if (architecture === undefined) return undefined;
+    return { name: decodeURIComponent(m[1]!), version: decodeURIComponent(m[2]!), architecture };
+  } catch {
+    return undefined;
+  }
+}

@@ -6,7 +6,7 @@
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { VerifyError } from '../errors.js';
 import { digestHex, isDigest, type Digest } from '../oci/digest.js';
-import { debPurl, debUri } from './purl.js';
+import { debPurl, debUri, parseDebPurl } from './purl.js';
 import { utcTimestamp } from './statement.js';
 import { sha256Hex } from '../oci/digest.js';
 
@@ -133,7 +133,38 @@ export interface SbomFacts {
   readonly format: 'spdx' | 'cyclonedx';
   /** Digest of the image the SBOM describes. */
   readonly describedDigest: string | undefined;
-  readonly packages: readonly { readonly purl: string; readonly sha256: string }[];
+  /** Every package entry, each with the one purl and the one sha256 it carries. */
+  readonly packages: readonly SbomPackage[];
+}
+
+export interface SbomPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly purl: string;
+  readonly sha256: string;
+}
+
+/**
+ * One package entry, as a scanner would read it: its name and version must be the ones its
+ * purl names (a scanner reads the fields, a verifier the purl; they must not be able to
+ * disagree), and it carries exactly one purl and one SHA-256, so no second identity rides along.
+ */
+export function checkSbomPackage(
+  where: string,
+  fields: { name: unknown; version: unknown; purls: readonly unknown[]; sha256s: readonly unknown[] },
+): SbomPackage {
+  const { name, version, purls, sha256s } = fields;
+  if (purls.length !== 1 || typeof purls[0] !== 'string') throw new VerifyError('SBOM_INVALID', `${where}: expected exactly one purl, found ${purls.length}`);
+  if (sha256s.length !== 1 || typeof sha256s[0] !== 'string' || !/^[0-9a-f]{64}$/.test(sha256s[0])) {
+    throw new VerifyError('SBOM_INVALID', `${where}: expected exactly one SHA-256, found ${sha256s.length}`);
+  }
+  const purl = purls[0];
+  const facts = parseDebPurl(purl);
+  if (!facts) throw new VerifyError('SBOM_INVALID', `${where}: ${purl} is not a Debian package purl`);
+  if (name !== facts.name || version !== facts.version) {
+    throw new VerifyError('SBOM_INVALID', `${where}: name/version ${String(name)} ${String(version)} disagree with its purl ${purl}`);
+  }
+  return { name: facts.name, version: facts.version, purl, sha256: sha256s[0] };
 }
 
 /** Read an SPDX document from outside; throws SBOM_INVALID. */
@@ -150,23 +181,28 @@ export function parseSpdxSbom(value: unknown): SbomFacts {
     return rel?.spdxElementId === 'SPDXRef-DOCUMENT' && rel.relationshipType === 'DESCRIBES' ? [rel.relatedSpdxElement] : [];
   });
   if (described.length !== 1) fail('expected the document to describe exactly one element');
+  const ids = new Set<unknown>();
   let describedDigest: string | undefined;
-  const packages: { purl: string; sha256: string }[] = [];
-  for (const raw of doc.packages as unknown[]) {
+  const packages: SbomPackage[] = [];
+  for (const [i, raw] of (doc.packages as unknown[]).entries()) {
+    if (typeof raw !== 'object' || raw === null) return fail(`packages[${i}] is not an object`);
     const p = raw as Record<string, unknown>;
-    if (typeof p !== 'object' || p === null) fail('package is not an object');
-    const sha256 = Array.isArray(p.checksums)
-      ? (p.checksums as Record<string, unknown>[]).find((c) => c?.algorithm === 'SHA256')?.checksumValue
-      : undefined;
+    // An SPDXID seen twice would let a second entry hide behind the first (or behind the image).
+    if (typeof p.SPDXID !== 'string' || ids.has(p.SPDXID)) fail(`packages[${i}]: missing or duplicate SPDXID ${JSON.stringify(p.SPDXID)}`);
+    ids.add(p.SPDXID);
+    const sha256s = Array.isArray(p.checksums)
+      ? (p.checksums as Record<string, unknown>[]).filter((c) => c?.algorithm === 'SHA256').map((c) => c.checksumValue)
+      : [];
     if (p.SPDXID === described[0]) {
-      describedDigest = typeof sha256 === 'string' ? `sha256:${sha256}` : undefined;
+      if (sha256s.length !== 1 || typeof sha256s[0] !== 'string') fail('the described image needs exactly one SHA256 checksum');
+      describedDigest = `sha256:${sha256s[0] as string}`;
       continue;
     }
-    const purl = Array.isArray(p.externalRefs)
-      ? (p.externalRefs as Record<string, unknown>[]).find((r) => r?.referenceType === 'purl')?.referenceLocator
-      : undefined;
-    if (typeof purl !== 'string' || typeof sha256 !== 'string') fail(`package ${String(p.name)} lacks a purl or a SHA256`);
-    packages.push({ purl: purl as string, sha256: sha256 as string });
+    const purls = Array.isArray(p.externalRefs)
+      ? (p.externalRefs as Record<string, unknown>[]).filter((r) => r?.referenceType === 'purl').map((r) => r.referenceLocator)
+      : [];
+    packages.push(checkSbomPackage(`SPDX SBOM: packages[${i}] (${String(p.name)})`, { name: p.name, version: p.versionInfo, purls, sha256s }));
   }
+  if (describedDigest === undefined) fail('the described element is not among the packages');
   return { format: 'spdx', describedDigest, packages };
 }

@@ -4,11 +4,11 @@
  * attachments (signature, SBOM, provenance) whose subject is the image. The layout is input
  * from outside: every document is digest-checked and shape-checked here.
  */
-import { stat } from 'node:fs/promises';
-import { BuildError } from '../errors.js';
-import { isDigest, sha256Digest, type Digest } from '../oci/digest.js';
-import { ATTACHMENT, REF_NAME, blobPath, findImageDescriptor, readBlob, readIndex, type AttachmentKind } from '../oci/layout.js';
-import { MediaType } from '../oci/mediatypes.js';
+import { LayoutError } from '../errors.js';
+import { attachmentKindOf, type AttachmentKind } from '../oci/attachment-kinds.js';
+import { sha256Digest, type Digest } from '../oci/digest.js';
+import { parseOciDocument } from '../oci/document.js';
+import { Layout, REF_NAME } from '../oci/layout.js';
 import type { Descriptor } from '../oci/types.js';
 import type { BlobSource } from './client.js';
 
@@ -51,75 +51,49 @@ export interface ImageGraph {
 /** `{}`: the config of artifacts that have none; producers may not have stored it. */
 const EMPTY_JSON_DIGEST = sha256Digest('{}');
 
-function layoutError(dir: string, message: string): BuildError {
-  return new BuildError('LAYOUT_INVALID', `${dir}: ${message}`);
-}
-
-function parseDescriptor(value: unknown, where: string, dir: string): Descriptor {
-  const v = value as Partial<Record<keyof Descriptor, unknown>> | null;
-  if (typeof v !== 'object' || v === null) throw layoutError(dir, `${where}: not a descriptor`);
-  if (typeof v.mediaType !== 'string') throw layoutError(dir, `${where}.mediaType: expected a string`);
-  if (!isDigest(v.digest)) throw layoutError(dir, `${where}.digest: expected sha256:<hex>`);
-  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) throw layoutError(dir, `${where}.size: expected a non-negative integer`);
-  return value as Descriptor;
-}
-
-function isIndexType(mediaType: string): boolean {
-  return mediaType === MediaType.imageIndex || mediaType === MediaType.dockerManifestList;
+function layoutError(dir: string, message: string): LayoutError {
+  return new LayoutError('LAYOUT_INVALID', `${dir}: ${message}`);
 }
 
 /**
  * Parse and check one manifest or index document from the layout. With `blobsOnDisk: false`
  * (a pull in progress) the blobs it names are not looked for yet.
  */
-export async function readGraphManifest(dir: string, desc: Descriptor, options: { blobsOnDisk?: boolean } = {}): Promise<GraphManifest> {
-  const bytes = await readBlob(dir, desc.digest);
-  let doc: Record<string, unknown>;
-  try {
-    doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw layoutError(dir, `manifest ${desc.digest} is not JSON`);
-  }
-  if (typeof doc !== 'object' || doc === null || doc.schemaVersion !== 2) throw layoutError(dir, `manifest ${desc.digest}: schemaVersion must be 2`);
-  const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : desc.mediaType;
-  const where = `manifest ${desc.digest.slice(0, 19)}`;
-  const subject = doc.subject === undefined ? undefined : parseDescriptor(doc.subject, `${where}.subject`, dir).digest;
+export async function readGraphManifest(layout: Layout, desc: Descriptor, options: { blobsOnDisk?: boolean } = {}): Promise<GraphManifest> {
+  const bytes = await layout.readBlob(desc.digest, { size: desc.size });
+  const doc = parseOciDocument(bytes, `${layout.dir}: ${desc.digest}`, desc.mediaType);
+  const d = doc.kind === 'index' ? doc.index : doc.manifest;
   const common = {
     digest: desc.digest,
-    mediaType,
+    mediaType: d.mediaType,
     bytes,
-    ...(typeof doc.artifactType === 'string' ? { artifactType: doc.artifactType } : {}),
-    ...(typeof doc.annotations === 'object' && doc.annotations !== null ? { annotations: doc.annotations as Record<string, string> } : {}),
-    ...(subject ? { subject } : {}),
+    ...(d.artifactType !== undefined ? { artifactType: d.artifactType } : {}),
+    ...(d.annotations !== undefined ? { annotations: d.annotations } : {}),
+    ...(d.subject ? { subject: d.subject.digest } : {}),
   };
-  if (isIndexType(mediaType)) {
-    if (!Array.isArray(doc.manifests)) throw layoutError(dir, `${where}.manifests: expected a list`);
-    const children = doc.manifests.map((m, i) => parseDescriptor(m, `${where}.manifests[${i}]`, dir));
-    return { ...common, blobs: [], children };
-  }
-  const config = parseDescriptor(doc.config, `${where}.config`, dir);
-  if (!Array.isArray(doc.layers)) throw layoutError(dir, `${where}.layers: expected a list`);
-  const layers = doc.layers.map((l, i) => parseDescriptor(l, `${where}.layers[${i}]`, dir));
+  if (doc.kind === 'index') return { ...common, blobs: [], children: doc.index.manifests };
   const blobs: GraphBlob[] = [];
-  for (const d of [config, ...layers]) {
+  for (const b of [doc.manifest.config, ...doc.manifest.layers]) {
     blobs.push(
       options.blobsOnDisk === false
-        ? { digest: d.digest, size: d.size, mediaType: d.mediaType, source: { file: blobPath(dir, d.digest) } }
-        : await graphBlob(dir, d),
+        ? { digest: b.digest, size: b.size, mediaType: b.mediaType, source: { file: layout.blobPath(b.digest) } }
+        : await graphBlob(layout, b),
     );
   }
   return { ...common, blobs, children: [] };
 }
 
-async function graphBlob(dir: string, d: Descriptor): Promise<GraphBlob> {
-  const file = blobPath(dir, d.digest);
-  const s = await stat(file).catch(() => undefined);
-  if (!s) {
-    if (d.digest === EMPTY_JSON_DIGEST) return { digest: d.digest, size: 2, mediaType: d.mediaType, source: { bytes: Buffer.from('{}') } };
-    throw layoutError(dir, `blob ${d.digest} is missing`);
+async function graphBlob(layout: Layout, d: Descriptor): Promise<GraphBlob> {
+  try {
+    // Only hashed bytes leave the machine: every blob is checked before the push may send it.
+    await layout.checkBlob(d);
+  } catch (e) {
+    if (d.digest === EMPTY_JSON_DIGEST && e instanceof LayoutError && e.code === 'LAYOUT_BLOB_MISSING') {
+      return { digest: d.digest, size: 2, mediaType: d.mediaType, source: { bytes: Buffer.from('{}') } };
+    }
+    throw e;
   }
-  if (s.size !== d.size) throw layoutError(dir, `blob ${d.digest} has ${s.size} bytes, its descriptor says ${d.size}`);
-  return { digest: d.digest, size: d.size, mediaType: d.mediaType, source: { file } };
+  return { digest: d.digest, size: d.size, mediaType: d.mediaType, source: { file: layout.blobPath(d.digest) } };
 }
 
 function uniqueBlobs(manifests: readonly GraphManifest[]): GraphBlob[] {
@@ -130,22 +104,22 @@ function uniqueBlobs(manifests: readonly GraphManifest[]): GraphBlob[] {
 
 /** The image tagged `ref` in the layout (the only image when `ref` is undefined), ready to push. */
 export async function readImageGraph(dir: string, ref?: string): Promise<ImageGraph> {
-  const top = await findImageDescriptor(dir, ref);
-  const root = await readGraphManifest(dir, top);
+  const layout = await Layout.open(dir);
+  const top = layout.resolve(ref);
+  const root = await readGraphManifest(layout, top);
   const manifests: GraphManifest[] = [];
   for (const child of root.children) {
-    const m = await readGraphManifest(dir, child);
+    const m = await readGraphManifest(layout, child);
     if (m.children.length > 0) throw layoutError(dir, `nested index ${child.digest} is not supported`);
     manifests.push(m);
   }
   manifests.push(root);
   const subjects = new Set<Digest>(manifests.map((m) => m.digest));
   const attachments: GraphAttachment[] = [];
-  for (const entry of (await readIndex(dir)).manifests) {
-    const kind = entry.annotations?.[ATTACHMENT];
-    if (kind === undefined) continue;
-    if (kind !== 'signature' && kind !== 'sbom' && kind !== 'provenance') throw layoutError(dir, `index.json: unknown attachment kind ${JSON.stringify(kind)}`);
-    const manifest = await readGraphManifest(dir, entry);
+  for (const entry of layout.entries) {
+    const kind = attachmentKindOf(entry);
+    if (kind === undefined || entry.annotations?.[REF_NAME] !== undefined) continue;
+    const manifest = await readGraphManifest(layout, entry);
     if (manifest.subject === undefined || !subjects.has(manifest.subject)) continue;
     if (manifest.children.length > 0) throw layoutError(dir, `attachment ${entry.digest} is an index; expected a manifest`);
     attachments.push({ kind, manifest });

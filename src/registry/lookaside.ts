@@ -6,6 +6,7 @@
 import { relative } from 'node:path';
 import type { Digest } from '../oci/digest.js';
 import { lookasideSignaturePath, writeLookaside } from '../sign/lookaside.js';
+import { Layout } from '../oci/layout.js';
 import { readLayoutSignatures, SIGNATURE_IDENTITY } from '../sign/sign-layout.js';
 import { formatReference, parseReference, sameNamedTag, type Reference } from './reference.js';
 
@@ -39,7 +40,7 @@ export interface WriteLookasideFromLayoutResult {
  * is written to a temporary name and renamed into place.
  */
 export async function writeLookasideFromLayout(options: WriteLookasideFromLayoutOptions): Promise<WriteLookasideFromLayoutResult> {
-  const { manifestDigest, signatures } = await readLayoutSignatures(options.layoutDir, options.ref);
+  const { manifestDigest, signatures } = await readLayoutSignatures(await Layout.open(options.layoutDir), options.ref);
   const unsigned: string[] = [];
   const byRepository = new Map<string, Uint8Array[]>();
   for (const target of options.targets) {

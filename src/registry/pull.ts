@@ -5,12 +5,12 @@
  * that layout, and only if it accepts is the layout renamed into place.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { BuildError, RegistryError } from '../errors.js';
+import { LayoutError, RegistryError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
-import { ATTACHMENT, REF_NAME, blobPath, initLayout, writeIndex, type AttachmentKind } from '../oci/layout.js';
-import { MediaType } from '../oci/mediatypes.js';
+import { ATTACHMENT_ANNOTATION as ATTACHMENT, attachmentKindOf } from '../oci/attachment-kinds.js';
+import { assertFreshOutput, Layout, REF_NAME } from '../oci/layout.js';
 import type { Descriptor } from '../oci/types.js';
 import type { FetchedManifest, RegistryClient } from './client.js';
 import { readGraphManifest, type GraphManifest } from './image-graph.js';
@@ -42,46 +42,18 @@ export interface PullResult {
   readonly outDir: string;
 }
 
-function attachmentKind(d: Descriptor): AttachmentKind | undefined {
-  const k = d.annotations?.[ATTACHMENT];
-  if (k === 'signature' || k === 'sbom' || k === 'provenance') return k;
-  switch (d.artifactType) {
-    case MediaType.simpleSigning:
-      return 'signature';
-    case MediaType.spdxJson:
-    case MediaType.cyclonedxJson:
-      return 'sbom';
-    case MediaType.dsseEnvelope:
-    case MediaType.inTotoProvenance:
-      return 'provenance';
-    default:
-      return undefined;
-  }
-}
-
-async function assertFreshDestination(outDir: string): Promise<void> {
-  let entries: string[];
-  try {
-    entries = await readdir(outDir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new BuildError('LAYOUT_INVALID', `${outDir}: exists and is not a directory`);
-  }
-  if (entries.length > 0) throw new BuildError('LAYOUT_INVALID', `${outDir}: already exists and is not empty`);
-}
-
 export async function pullImage(options: PullImageOptions): Promise<PullResult> {
   const { ref, client, outDir } = options;
   const repository = ref.repository;
-  await assertFreshDestination(outDir);
+  await assertFreshOutput(outDir);
   const tmp = join(dirname(outDir), `.${basename(outDir)}.pull-${randomBytes(4).toString('hex')}`);
   let blobs = 0;
   let bytes = 0;
   try {
-    await initLayout(tmp);
+    const layout = await Layout.create(tmp);
     const store = async (m: FetchedManifest): Promise<GraphManifest> => {
-      await writeFile(blobPath(tmp, m.digest), m.bytes);
-      return readGraphManifestLenient(tmp, { mediaType: m.mediaType, digest: m.digest, size: m.bytes.byteLength });
+      await writeFile(layout.blobPath(m.digest), m.bytes);
+      return readGraphManifestLenient(layout, { mediaType: m.mediaType, digest: m.digest, size: m.bytes.byteLength });
     };
     const download = async (manifests: readonly GraphManifest[]) => {
       const seen = new Set<Digest>();
@@ -90,7 +62,7 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
       // temporary layout while it is being removed.
       const results = await Promise.allSettled(
         wanted.map(async (b) => {
-          await client.downloadBlob(repository, b.digest, b.size, blobPath(tmp, b.digest));
+          await client.downloadBlob(repository, b.digest, b.size, layout.blobPath(b.digest));
           blobs++;
           bytes += b.size;
           options.onProgress?.({ type: 'blob', digest: b.digest, size: b.size });
@@ -113,7 +85,7 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
     if (listed) {
       const index = parseReferrersIndex(listed.bytes, `${client.registry}/${repository}:${referrersTag(top.digest)}`);
       for (const d of index.manifests) {
-        const kind = attachmentKind(d);
+        const kind = attachmentKindOf(d);
         if (kind === undefined) continue;
         const fetched = await client.getManifest(repository, d.digest);
         const m = await store(fetched);
@@ -124,19 +96,15 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
       }
     }
 
-    await writeIndex(tmp, {
-      schemaVersion: 2,
-      mediaType: MediaType.imageIndex,
-      manifests: [
-        {
-          mediaType: top.mediaType,
-          digest: top.digest,
-          size: top.bytes.byteLength,
-          ...(ref.tag !== undefined ? { annotations: { [REF_NAME]: ref.tag } } : {}),
-        },
-        ...attachments,
-      ],
-    });
+    await layout.setEntries([
+      {
+        mediaType: top.mediaType,
+        digest: top.digest,
+        size: top.bytes.byteLength,
+        ...(ref.tag !== undefined ? { annotations: { [REF_NAME]: ref.tag } } : {}),
+      },
+      ...attachments,
+    ]);
 
     const identity = formatReference({ registry: ref.registry, repository, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) });
     await options.verify(tmp, { reference: ref, identity, manifestDigest: top.digest });
@@ -155,12 +123,12 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
 }
 
 /** Registry manifests are checked like layout ones, but their blobs are not on disk yet. */
-async function readGraphManifestLenient(dir: string, desc: Descriptor): Promise<GraphManifest> {
+async function readGraphManifestLenient(layout: Layout, desc: Descriptor): Promise<GraphManifest> {
   try {
-    return await readGraphManifest(dir, desc, { blobsOnDisk: false });
+    return await readGraphManifest(layout, desc, { blobsOnDisk: false });
   } catch (e) {
-    if (e instanceof BuildError) {
-      throw new RegistryError('REGISTRY_PROTOCOL', `registry manifest ${desc.digest}: ${e.message.replace(`${dir}: `, '')}`, { cause: e });
+    if (e instanceof LayoutError) {
+      throw new RegistryError('REGISTRY_PROTOCOL', `registry manifest ${desc.digest}: ${e.message.replace(`${layout.dir}: `, '')}`, { cause: e });
     }
     throw e;
   }

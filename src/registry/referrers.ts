@@ -4,7 +4,7 @@
  */
 import { RegistryError } from '../errors.js';
 import { isDigest, type Digest } from '../oci/digest.js';
-import { ATTACHMENT, type AttachmentKind } from '../oci/layout.js';
+import { ATTACHMENT_ANNOTATION as ATTACHMENT, type AttachmentKind } from '../oci/attachment-kinds.js';
 import { MediaType } from '../oci/mediatypes.js';
 import type { Descriptor, Index } from '../oci/types.js';
 

@@ -2,14 +2,14 @@
  * Sign the image in an OCI layout: one simple-signing signature per identity (each
  * repository:tag it will be published as), stored as the layout's signature attachment.
  */
-import { BuildError, SignError } from '../errors.js';
+import { LayoutError, SignError } from '../errors.js';
+import { readAttachments, writeAttachment } from '../oci/attachments.js';
 import type { Digest } from '../oci/digest.js';
-import { findImageDescriptor } from '../oci/layout.js';
+import { Layout } from '../oci/layout.js';
 import { MediaType } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
-import { readAttachments, readCheckedBlob, writeAttachment } from './attachments.js';
 import { isNameOnly, referenceString, tryParseDockerReference } from './docker-reference.js';
-import type { SigningKey } from './keys.js';
+import type { SigningKey } from '../pgp/keys.js';
 import { buildSignaturePayload } from './payload.js';
 import { signPayload } from './simple-signing.js';
 
@@ -29,7 +29,7 @@ export function normalizeIdentity(identity: string): string {
 }
 
 export interface SignLayoutOptions {
-  readonly layoutDir: string;
+  readonly layout: Layout;
   readonly key: SigningKey;
   readonly identities: readonly string[];
   /** `optional.creator` of the payload, e.g. `imgfactory 0.1.0`. */
@@ -39,8 +39,14 @@ export interface SignLayoutOptions {
    * time: a key cannot sign before it was created, and SOURCE_DATE_EPOCH usually predates it.
    */
   readonly now: Date;
-  /** Which image when the layout holds several (its ref name). */
-  readonly ref?: string;
+  /** Which image when the layout holds several (its tag in index.json). */
+  readonly tag?: string;
+  /**
+   * The image entry as its writer just produced it (a build hands this on): it is signed
+   * without being read back. Without it, the tagged image is resolved and every blob of it is
+   * hashed first, so a layout from outside is never signed unchecked.
+   */
+  readonly image?: Descriptor;
 }
 
 export interface LayoutSignature {
@@ -57,17 +63,14 @@ export interface SignLayoutResult {
 export async function signLayout(options: SignLayoutOptions): Promise<SignLayoutResult> {
   const identities = [...new Set(options.identities.map(normalizeIdentity))];
   if (identities.length === 0) throw new SignError('IDENTITY_INVALID', 'nothing to sign: give at least one identity');
-  const image = await findImageDescriptor(options.layoutDir, options.ref);
-  if (!(await readCheckedBlob(options.layoutDir, image.digest))) {
-    throw new BuildError('LAYOUT_INVALID', `${options.layoutDir}: manifest ${image.digest} is missing or does not match its digest`);
-  }
+  const image = options.image ?? (await checkedImage(options.layout, options.tag));
   const timestamp = Math.floor(options.now.getTime() / 1000);
   const signatures: LayoutSignature[] = [];
   for (const identity of identities) {
     const payload = buildSignaturePayload({ manifestDigest: image.digest, identity, creator: options.creator, timestamp });
     signatures.push({ identity, signature: await signPayload(payload, options.key) });
   }
-  const attachment = await writeAttachment(options.layoutDir, {
+  const attachment = await writeAttachment(options.layout, {
     subject: image,
     kind: 'signature',
     artifactType: MediaType.simpleSigning,
@@ -85,16 +88,11 @@ export async function signLayout(options: SignLayoutOptions): Promise<SignLayout
  * lookaside files and the registry artifact). Digests are re-checked; no cryptographic check.
  */
 export async function readLayoutSignatures(
-  layoutDir: string,
-  ref?: string,
+  layout: Layout,
+  tag?: string,
 ): Promise<{ manifestDigest: Digest; signatures: LayoutSignature[] }> {
-  const image = await findImageDescriptor(layoutDir, ref);
-  const attachments = await readAttachments(
-    layoutDir,
-    image.digest,
-    'signature',
-    (message) => new BuildError('LAYOUT_INVALID', message),
-  );
+  const image = layout.resolve(tag);
+  const attachments = await readAttachments(layout, image.digest, 'signature', (message) => new LayoutError('LAYOUT_INVALID', message));
   const signatures = attachments.flatMap((a) =>
     a.layers.flatMap((l) => {
       const identity = l.descriptor.annotations?.[SIGNATURE_IDENTITY];
@@ -104,4 +102,11 @@ export async function readLayoutSignatures(
     }),
   );
   return { manifestDigest: image.digest, signatures };
+}
+
+/** The tagged image, with its manifests, configs and every layer hashed against their digests. */
+export async function checkedImage(layout: Layout, tag?: string, signal?: AbortSignal): Promise<Descriptor> {
+  const top = layout.resolve(tag);
+  for (const image of await layout.platformImages(top)) await layout.checkImageBlobs(image, signal);
+  return top;
 }

@@ -6,9 +6,9 @@
 import * as openpgp from 'openpgp';
 import { SignError, VerifyError } from '../errors.js';
 import { matchesRepoDigestOrExact } from './docker-reference.js';
-import type { SigningKey, VerificationKey } from './keys.js';
+import type { SigningKey, VerificationKey } from '../pgp/keys.js';
 import { parseSignaturePayload, type SignaturePayload } from './payload.js';
-import { judgeSignature, type VerificationResult } from './trust.js';
+import { judgeSignature, type VerificationResult } from '../pgp/trust.js';
 
 export async function signPayload(payload: Uint8Array, key: SigningKey, date?: Date): Promise<Uint8Array> {
   try {

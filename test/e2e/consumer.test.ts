@@ -7,8 +7,6 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DEBIAN_KEYS_DIR } from '../../src/archive/index.js';
-import { signAndAttest } from '../../src/pipeline/attest.js';
 import type { BuildResult } from '../../src/pipeline/build.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { basicCredentials } from '../../src/registry/credentials.js';
@@ -17,7 +15,7 @@ import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { isolatedPodman, type Podman } from '../helpers/podman.js';
 import { skopeo, startTestRegistry, tlsArgs } from '../helpers/registry.js';
-import { sharedBuild } from '../helpers/shared-build.js';
+import { sharedBuild, signBuiltLayout } from '../helpers/shared-build.js';
 import { tempDir } from '../helpers/tmp.js';
 import { testKey, type TestKey } from '../sign/helpers/keys.js';
 import { startLookasideServer } from '../../src/registry/lookaside-server.js';
@@ -39,19 +37,7 @@ let python: BuildResult;
 async function signedCopy(build: BuildResult, key: TestKey, identity: string): Promise<string> {
   const dir = join(tmp, `${build.recipe.name}-${key.fingerprint.slice(-8)}-${identity.split(':').pop()}`);
   await cp(build.report.layoutDir, dir, { recursive: true });
-  await signAndAttest({
-    layoutDir: dir,
-    ref: build.report.ref,
-    recipe: build.recipe,
-    packageManifest: build.packageManifest,
-    keysDir: DEFAULT_DEBIAN_KEYS_DIR,
-    mirror: build.report.mirror,
-    securityMirror: build.report.securityMirror,
-    startedOn: build.report.startedOn,
-    finishedOn: build.report.finishedOn,
-    now: new Date(),
-    signing: { key: key.signing, identities: [identity], creator: 'imgfactory e2e', builder: { id: 'https://imgfactory.dev/builder/test', version: '0' }, displayBase: REPO_ROOT },
-  });
+  await signBuiltLayout(dir, build, { key: key.signing, identities: [identity], creator: 'imgfactory e2e', builder: { id: 'https://imgfactory.dev/builder/test', version: '0' } });
   return dir;
 }
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { sha256Digest, type Digest } from '../../src/oci/digest.js';
-import { REF_NAME, addToIndex, initLayout, writeBlob, writeJsonBlob } from '../../src/oci/layout.js';
+import { Layout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
 import type { Descriptor, ImageConfig, Manifest } from '../../src/oci/types.js';
 
@@ -62,8 +62,8 @@ export interface TestImageOptions {
 /** Write an image (config + manifest over `layers`) into the OCI layout at `layoutDir` (created if needed). */
 export async function writeTestImage(layoutDir: string, options: TestImageOptions): Promise<TestImage> {
   const tag = options.tag ?? 'test';
-  await initLayout(layoutDir);
-  for (const l of options.layers) await writeBlob(layoutDir, l.bytes, l.descriptor.mediaType);
+  const layout = await Layout.create(layoutDir);
+  for (const l of options.layers) await layout.writeBlob(l.bytes, l.descriptor.mediaType);
   const config: ImageConfig = {
     created: '1970-01-01T00:00:00Z',
     architecture: 'amd64',
@@ -71,7 +71,7 @@ export async function writeTestImage(layoutDir: string, options: TestImageOption
     config: { Cmd: [...(options.cmd ?? ['/bin/true'])] },
     rootfs: { type: 'layers', diff_ids: options.layers.map((l) => l.diffId) },
   };
-  const configDesc = await writeJsonBlob(layoutDir, config, MediaType.imageConfig);
+  const configDesc = await layout.writeJson(config, MediaType.imageConfig);
   const manifestDocument: Manifest = {
     schemaVersion: 2,
     mediaType: MediaType.imageManifest,
@@ -79,7 +79,7 @@ export async function writeTestImage(layoutDir: string, options: TestImageOption
     layers: options.layers.map((l) => l.descriptor),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifestDocument));
-  const desc = await writeBlob(layoutDir, manifestBytes, MediaType.imageManifest);
-  await addToIndex(layoutDir, { ...desc, annotations: { [REF_NAME]: tag } });
+  const desc = await layout.writeBlob(manifestBytes, MediaType.imageManifest);
+  await layout.tag(desc, tag);
   return { layoutDir, tag, manifest: desc, manifestBytes, manifestDocument, layers: options.layers, config: configDesc };
 }

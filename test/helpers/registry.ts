@@ -9,12 +9,13 @@ import { createServer as createHttpServer, request as httpRequest, type Incoming
 import { createServer as createTcpServer, connect, type Socket } from 'node:net';
 import { afterAll } from 'vitest';
 import { run, type RunResult } from '../../src/exec.js';
-import { ATTACHMENT, addToIndex, writeBlob, writeJsonBlob, type AttachmentKind } from '../../src/oci/layout.js';
+import { ATTACHMENT_ANNOTATION as ATTACHMENT, type AttachmentKind } from '../../src/oci/attachment-kinds.js';
+import { EMPTY_CONFIG } from '../../src/oci/attachments.js';
+import { Layout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
 import type { Descriptor, Manifest } from '../../src/oci/types.js';
 import { startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from '../../src/registry/local-registry.js';
 import { SIGNATURE_IDENTITY_ANNOTATION } from '../../src/registry/lookaside.js';
-import { EMPTY_CONFIG } from '../../src/sign/attachments.js';
 import { tempDir } from './tmp.js';
 import type { TestImage } from './oci-image.js';
 export { randomLayer, rawLayer, writeTestImage, type LayerBlob, type TestImage, type TestImageOptions } from './oci-image.js';
@@ -46,10 +47,11 @@ export async function writeTestAttachment(
   kind: AttachmentKind,
   layers: readonly { bytes: Uint8Array; mediaType: string; annotations?: Record<string, string> }[],
 ): Promise<Descriptor> {
-  await writeJsonBlob(layoutDir, {}, MediaType.emptyJson);
+  const layout = await Layout.open(layoutDir);
+  await layout.writeJson({}, MediaType.emptyJson);
   const layerDescs: Descriptor[] = [];
   for (const l of layers) {
-    const d = await writeBlob(layoutDir, l.bytes, l.mediaType);
+    const d = await layout.writeBlob(l.bytes, l.mediaType);
     layerDescs.push(l.annotations ? { ...d, annotations: l.annotations } : d);
   }
   const artifactType = kind === 'signature' ? MediaType.simpleSigning : kind === 'sbom' ? MediaType.spdxJson : MediaType.dsseEnvelope;
@@ -61,9 +63,9 @@ export async function writeTestAttachment(
     layers: layerDescs,
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
   };
-  const d = await writeJsonBlob(layoutDir, manifest, MediaType.imageManifest);
+  const d = await layout.writeJson(manifest, MediaType.imageManifest);
   const entry: Descriptor = { ...d, artifactType, annotations: { [ATTACHMENT]: kind } };
-  await addToIndex(layoutDir, entry);
+  await layout.setEntries([...layout.entries.filter((m) => m.digest !== entry.digest), entry]);
   return entry;
 }
 

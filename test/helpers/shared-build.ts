@@ -7,10 +7,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VerifiedPackageManifest } from '../../src/archive/package-manifest.js';
 import { loadRecipe } from '../../src/recipe/load.js';
-import { DEFAULT_DEBIAN_KEYS_DIR, hostArchiveMirrors } from '../../src/archive/index.js';
+import { DEFAULT_DEBIAN_KEYS_DIR, hostArchiveMirrors, loadPinnedKeySet } from '../../src/archive/index.js';
+import { Layout } from '../../src/oci/layout.js';
+import { signAndAttest, type SigningOptions } from '../../src/pipeline/attest.js';
 import { hostDebianArch } from '../../src/oci/platform.js';
 import { buildRecipe, PACKAGES_FILE, REPORT_FILE, type BuildOptions, type BuildReport, type BuildResult } from '../../src/pipeline/build.js';
-import { RECIPES_DIR, SHARED_CACHE_DIR } from './paths.js';
+import { RECIPES_DIR, REPO_ROOT, SHARED_CACHE_DIR } from './paths.js';
 
 export const SHARED_OUT = join(SHARED_CACHE_DIR, 'out');
 const memo = new Map<string, Promise<BuildResult>>();
@@ -51,4 +53,28 @@ export function sharedBuild(name: string): Promise<BuildResult> {
     memo.set(name, p);
   }
   return p;
+}
+
+/** Sign and attest the built image in `layoutDir` (a copy of a build's layout) as a build with --key would. */
+export async function signBuiltLayout(
+  layoutDir: string,
+  build: BuildResult,
+  signing: Omit<SigningOptions, 'displayBase'> & { readonly displayBase?: string },
+  now = new Date(),
+): Promise<{ identities: string[]; signer: string }> {
+  const layout = await Layout.open(layoutDir);
+  const { files } = await loadPinnedKeySet(DEFAULT_DEBIAN_KEYS_DIR);
+  return signAndAttest({
+    layout,
+    image: layout.resolve(build.report.ref),
+    recipe: build.recipe,
+    packageManifest: build.packageManifest,
+    pinnedKeyFiles: files,
+    mirror: build.report.mirror,
+    securityMirror: build.report.securityMirror,
+    startedOn: build.report.startedOn,
+    finishedOn: build.report.finishedOn,
+    now,
+    signing: { ...signing, displayBase: signing.displayBase ?? REPO_ROOT },
+  });
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/exec.js';
-import { importBlobFile, initLayout, addToIndex, writeJsonBlob, REF_NAME } from '../../src/oci/layout.js';
+import { Layout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
 import type { ImageConfig, LayerInfo, Manifest } from '../../src/oci/types.js';
 import type { TarEntryInfo } from '../../src/layer/read-tar.js';
@@ -44,22 +44,21 @@ export function describe(entries: readonly TarEntryInfo[]): string[] {
 
 /** A one-image OCI layout (tag `t`) whose layers are the given blobs, for umoci. */
 export async function ociLayout(dir: string, layers: readonly LayerInfo[]): Promise<void> {
-  await initLayout(dir);
-  for (const l of layers) await importBlobFile(dir, l.path, l.digest);
+  const layout = await Layout.create(dir);
+  for (const l of layers) await layout.importBlobFile(l.path, l.digest);
   const config: ImageConfig = {
     architecture: 'amd64',
     os: 'linux',
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
   };
-  const configDesc = await writeJsonBlob(dir, config, MediaType.imageConfig);
+  const configDesc = await layout.writeJson(config, MediaType.imageConfig);
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: MediaType.imageManifest,
     config: configDesc,
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   };
-  const manifestDesc = await writeJsonBlob(dir, manifest, MediaType.imageManifest);
-  await addToIndex(dir, { ...manifestDesc, annotations: { [REF_NAME]: 't' } });
+  await layout.tag(await layout.writeJson(manifest, MediaType.imageManifest), 't');
 }
 
 /**

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { VerifiedPackageManifest } from '../../src/archive/package-manifest.js';
 import { hasFilesOnDisk, parseDpkgStatus } from '../../src/archive/index.js';
-import * as layout from '../../src/oci/layout.js';
+import { Layout } from '../../src/oci/layout.js';
 import { buildRecipe, PACKAGES_FILE, type BuildResult } from '../../src/pipeline/build.js';
 import { RECIPES_DIR, REPO_ROOT, SHARED_CACHE_DIR } from '../helpers/paths.js';
 import { isolatedPodman, type Podman } from '../helpers/podman.js';
@@ -40,12 +40,12 @@ describe('build recipes/debian-minimal.ts', () => {
     expect(info.Digest).toBe(report.manifestDigest);
     expect(info.Architecture).toBe('amd64');
     expect(info.Labels['org.opencontainers.image.title']).toBe('debian-minimal');
-    const image = await layout.readImage(report.layoutDir, report.ref);
+    const image = await (await Layout.open(report.layoutDir)).image({ tag: report.ref });
     expect(image.config.config?.User).toBe('app');
     expect(image.config.history?.map((h) => h.created_by)).toHaveLength(image.manifest.layers.length);
     expect(image.manifest.annotations?.['org.opencontainers.image.version']).toBe('12.0.0');
     // every blob present and matching its digest
-    for (const l of image.manifest.layers) expect(await layout.checkBlobFile(report.layoutDir, l.digest)).toBe(true);
+    await (await Layout.open(report.layoutDir)).checkImageBlobs(image);
   });
 
   it('umoci unpacks it; the tree is slim, scrubbed and has the app user', async () => {
@@ -123,7 +123,7 @@ describe('from: and strip', () => {
     const layers = py.report.platforms[0]!.layers;
     expect(layers.slice(0, base.length).map((l) => l.digest)).toEqual(base);
     expect(layers.length).toBeGreaterThan(base.length);
-    const image = await layout.readImage(py.report.layoutDir, py.report.ref);
+    const image = await (await Layout.open(py.report.layoutDir)).image({ tag: py.report.ref });
     expect(image.manifest.annotations?.['org.opencontainers.image.base.digest']).toBe(minimal.report.manifestDigest);
     const rootfs = await unpack(py.report.layoutDir, py.report.ref);
     expect((await stat(join(rootfs, 'usr/bin/python3'))).isFile() || (await stat(join(rootfs, 'usr/bin/python3'))).isSymbolicLink()).toBe(true);

@@ -8,16 +8,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasFilesOnDisk, parseDpkgStatus } from '../../src/archive/index.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
-import * as layout from '../../src/oci/layout.js';
-import type { Manifest } from '../../src/oci/types.js';
-import { signAndAttest } from '../../src/pipeline/attest.js';
+import { VerifyError } from '../../src/errors.js';
+import { readAttachments } from '../../src/oci/attachments.js';
+import { Layout } from '../../src/oci/layout.js';
 import type { BuildResult } from '../../src/pipeline/build.js';
-import { readVerificationKeys } from '../../src/sign/keys.js';
+import { readVerificationKeys } from '../../src/pgp/keys.js';
 import { readLayoutSignatures } from '../../src/sign/sign-layout.js';
-import { verifyLayout } from '../../src/sign/verify-layout.js';
-import { DEFAULT_DEBIAN_KEYS_DIR } from '../../src/archive/index.js';
-import { REPO_ROOT } from '../helpers/paths.js';
-import { sharedBuild } from '../helpers/shared-build.js';
+import { verifyLayout } from '../../src/verify/verify-layout.js';
+import { sharedBuild, signBuiltLayout } from '../helpers/shared-build.js';
 import { tempDir } from '../helpers/tmp.js';
 import { gpgHomeWith, skopeoStandaloneVerify, type GpgHome } from '../sign/helpers/gpg.js';
 import { testKey, type TestKey } from '../sign/helpers/keys.js';
@@ -35,24 +33,11 @@ beforeAll(async () => {
   await cp(built.report.layoutDir, dir, { recursive: true });
   key = await testKey('ed25519');
   gpg = await gpgHomeWith([key.publicKeyArmored]);
-  await signAndAttest({
-    layoutDir: dir,
-    ref: built.report.ref,
-    recipe: built.recipe,
-    packageManifest: built.packageManifest,
-    keysDir: DEFAULT_DEBIAN_KEYS_DIR,
-    mirror: built.report.mirror,
-    securityMirror: built.report.securityMirror,
-    startedOn: built.report.startedOn,
-    finishedOn: built.report.finishedOn,
-    now: new Date(),
-    signing: {
-      key: key.signing,
-      identities: [IDENTITY],
-      creator: 'imgfactory test',
-      builder: { id: 'https://imgfactory.dev/builder/test', version: '0.0.0' },
-      displayBase: REPO_ROOT,
-    },
+  await signBuiltLayout(dir, built, {
+    key: key.signing,
+    identities: [IDENTITY],
+    creator: 'imgfactory test',
+    builder: { id: 'https://imgfactory.dev/builder/test', version: '0.0.0' },
   });
 }, 20 * 60_000);
 
@@ -60,17 +45,18 @@ afterAll(async () => gpg?.cleanup());
 
 describe('a signed real image', () => {
   it('verifies: signature, provenance and SBOM agree on the manifest digest', async () => {
-    const report = await verifyLayout({ layoutDir: dir, keys: await readVerificationKeys([key.publicKeyArmored]), identity: IDENTITY });
+    const report = await verifyLayout({ layout: await Layout.open(dir), keys: await readVerificationKeys([key.publicKeyArmored]), identity: IDENTITY });
     expect(report.manifestDigest).toBe(built.report.manifestDigest);
     expect(report.sbom).toEqual({ format: 'spdx', packages: built.packageManifest.packages.length });
     expect(report.provenance?.packages).toBe(built.packageManifest.packages.length);
   });
 
   it("skopeo standalone-verify accepts the signature of the image's real manifest", async () => {
-    const image = await layout.findImageDescriptor(dir, built.report.ref);
+    const layout = await Layout.open(dir);
+    const image = layout.resolve(built.report.ref);
     const manifestFile = join(dir, 'manifest.json');
-    await writeFile(manifestFile, await layout.readBlob(dir, image.digest));
-    const [sig] = (await readLayoutSignatures(dir, built.report.ref)).signatures;
+    await writeFile(manifestFile, await layout.readBlob(image.digest));
+    const [sig] = (await readLayoutSignatures(layout, built.report.ref)).signatures;
     const sigFile = join(dir, 'signature-1');
     await writeFile(sigFile, sig!.signature);
     const r = await skopeoStandaloneVerify(gpg, { manifest: manifestFile, reference: IDENTITY, fingerprint: key.fingerprint, signature: sigFile });
@@ -81,11 +67,11 @@ describe('a signed real image', () => {
   });
 
   it("the SPDX document lists exactly the packages of the image's dpkg status", async () => {
-    const image = await layout.findImageDescriptor(dir, built.report.ref);
-    const [sbomDesc] = await layout.listAttachments(dir, image.digest, 'sbom');
-    const sbomManifest = await layout.readJsonBlob<Manifest>(dir, sbomDesc!.digest);
-    expect(sbomManifest.artifactType).toBe(MediaType.spdxJson);
-    const spdx = JSON.parse((await layout.readBlob(dir, sbomManifest.layers[0]!.digest)).toString('utf8')) as {
+    const layout = await Layout.open(dir);
+    const image = layout.resolve(built.report.ref);
+    const [sbom] = await readAttachments(layout, image.digest, 'sbom', (m) => new VerifyError('SBOM_INVALID', m));
+    expect(sbom!.manifest.artifactType).toBe(MediaType.spdxJson);
+    const spdx = JSON.parse(sbom!.layers[0]!.bytes.toString('utf8')) as {
       spdxVersion: string;
       packages: { name: string; versionInfo: string; externalRefs?: { referenceType: string; referenceLocator: string }[] }[];
     };

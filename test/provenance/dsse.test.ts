@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readVerificationKeys, type VerificationKey } from '../../src/sign/keys.js';
+import { readVerificationKeys, type VerificationKey } from '../../src/pgp/keys.js';
 import { parseDsseEnvelope, preAuthEncoding, signDsse, verifyDsse } from '../../src/provenance/dsse.js';
 import { testKey, type TestKey } from '../sign/helpers/keys.js';
 

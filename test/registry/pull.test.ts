@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError, VerifyError } from '../../src/errors.js';
 import { digestHex } from '../../src/oci/digest.js';
 import { canonicalJson } from '../../src/oci/json.js';
-import { blobPath, listAttachments, readImage, readIndex } from '../../src/oci/layout.js';
+import { readAttachments } from '../../src/oci/attachments.js';
+import { Layout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
@@ -24,7 +25,7 @@ const client = () => createRegistryClient({ registry: registry.host, insecure: t
 
 /** A stand-in for the sign module's verifier: demands a signature attachment on the image. */
 async function requireSignature(layoutDir: string, ctx: PullVerifyContext): Promise<void> {
-  const sigs = await listAttachments(layoutDir, ctx.manifestDigest, 'signature');
+  const sigs = await readAttachments(await Layout.open(layoutDir), ctx.manifestDigest, 'signature', () => undefined);
   if (sigs.length === 0) throw new VerifyError('SIGNATURE_MISSING', `${ctx.identity}: not signed`);
 }
 
@@ -60,10 +61,11 @@ describe('pullImage', () => {
     expect(seen).toMatchObject({ identity: `${registry.host}/pull/signed:1`, manifestDigest: signed.manifest.digest });
     expect(r.manifestDigest).toBe(signed.manifest.digest);
     expect(r.attachments).toBe(3);
-    const img = await readImage(out, '1');
+    const pulled = await Layout.open(out);
+    const img = await pulled.image({ tag: '1' });
     expect(img.descriptor.digest).toBe(signed.manifest.digest);
-    for (const l of signed.layers) expect((await readFile(blobPath(out, l.descriptor.digest))).equals(l.bytes)).toBe(true);
-    const kinds = (await listAttachments(out, signed.manifest.digest)).map((d) => d.annotations?.['dev.imgfactory.attachment']).sort();
+    for (const l of signed.layers) expect((await readFile(pulled.blobPath(l.descriptor.digest))).equals(l.bytes)).toBe(true);
+    const kinds = pulled.entries.map((d) => d.annotations?.['dev.imgfactory.attachment']).filter((k) => k !== undefined).sort();
     expect(kinds).toEqual(['provenance', 'sbom', 'signature']);
     expect(await leftovers()).toEqual([]);
   });
@@ -77,7 +79,7 @@ describe('pullImage', () => {
       verify: requireSignature,
     });
     expect(r.manifestDigest).toBe(signed.manifest.digest);
-    expect((await readIndex(out)).manifests[0]!.digest).toBe(signed.manifest.digest);
+    expect((await Layout.open(out)).entries[0]!.digest).toBe(signed.manifest.digest);
   });
 
   it('refuses an unsigned image: the verify error comes out and nothing is written', async () => {
@@ -92,7 +94,7 @@ describe('pullImage', () => {
   it('ignores referrers-tag entries whose subject is another image', async () => {
     // Someone with push access lists the signed image's signature under the unsigned image's tag.
     const c = client();
-    const sigDesc = (await readIndex(signed.layoutDir)).manifests.find((m) => m.annotations?.['dev.imgfactory.attachment'] === 'signature')!;
+    const sigDesc = (await Layout.open(signed.layoutDir)).entries.find((m) => m.annotations?.['dev.imgfactory.attachment'] === 'signature')!;
     await pushImage({ layoutDir: signed.layoutDir, targets: [parseReference(`${registry.host}/pull/unsigned:signed-copy`)], client: c });
     const forged = { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [{ ...sigDesc }] };
     await c.putManifest('pull/unsigned', referrersTag(unsigned.manifest.digest), canonicalJson(forged), MediaType.imageIndex);

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Digest } from '../../src/oci/digest.js';
-import { blobPath, readIndex } from '../../src/oci/layout.js';
+import { Layout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
 import type { Index, Manifest } from '../../src/oci/types.js';
 import { createRegistryClient } from '../../src/registry/client.js';
@@ -58,9 +58,9 @@ describe('pushImage', () => {
 
     const out = join(dir, 'copied');
     await skopeo(['copy', ...tlsArgs(registry, 'src'), `docker://${registry.host}/base/debian-minimal:12`, `oci:${out}:x`]);
-    const index = await readIndex(out);
-    expect(index.manifests[0]!.digest).toBe(base.manifest.digest);
-    for (const l of baseLayers) expect((await readFile(blobPath(out, l.descriptor.digest))).equals(l.bytes)).toBe(true);
+    const copied = await Layout.open(out);
+    expect(copied.entries[0]!.digest).toBe(base.manifest.digest);
+    for (const l of baseLayers) expect((await readFile(copied.blobPath(l.descriptor.digest))).equals(l.bytes)).toBe(true);
   });
 
   it('lists signature, SBOM and provenance under the referrers fallback tag, subject = the image', async () => {
@@ -135,13 +135,13 @@ describe('pushImage', () => {
   });
 
   it('pushes a multi-platform index: platform manifests first, then the index; attachments keyed to the index', async () => {
-    const { writeBlob, addToIndex } = await import('../../src/oci/layout.js');
     const layout = join(dir, 'multi-arch');
     const amd = await writeTestImage(layout, { tag: 'amd64-only', layers: [await randomLayer(4000)] });
     const arm = await writeTestImage(join(dir, 'arm-tmp'), { tag: 'arm', layers: [await randomLayer(4000)] });
-    for (const l of arm.layers) await writeBlob(layout, l.bytes, l.descriptor.mediaType);
-    await writeBlob(layout, await readFile(blobPath(arm.layoutDir, arm.config.digest)), MediaType.imageConfig);
-    await writeBlob(layout, arm.manifestBytes, MediaType.imageManifest);
+    const multi = await Layout.open(layout);
+    for (const l of arm.layers) await multi.writeBlob(l.bytes, l.descriptor.mediaType);
+    await multi.writeBlob(await readFile((await Layout.open(arm.layoutDir)).blobPath(arm.config.digest)), MediaType.imageConfig);
+    await multi.writeBlob(arm.manifestBytes, MediaType.imageManifest);
     const index: Index = {
       schemaVersion: 2,
       mediaType: MediaType.imageIndex,
@@ -151,8 +151,8 @@ describe('pushImage', () => {
       ],
     };
     const indexBytes = Buffer.from(JSON.stringify(index));
-    const indexDesc = await writeBlob(layout, indexBytes, MediaType.imageIndex);
-    await addToIndex(layout, { ...indexDesc, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+    const indexDesc = await multi.writeBlob(indexBytes, MediaType.imageIndex);
+    await multi.tag(indexDesc, 'multi');
     const fakeImage = { ...amd, manifest: indexDesc, tag: 'multi' };
     await writeTestAttachments(fakeImage, [`${registry.host}/multi/arch:1`]);
 
@@ -167,17 +167,17 @@ describe('pushImage', () => {
     expect((JSON.parse(referrers.bytes.toString('utf8')) as Index).manifests).toHaveLength(3);
   });
 
-  it('refuses a layout whose blob was tampered with: BLOB_DIGEST_MISMATCH, nothing tagged', async () => {
+  it('refuses a layout whose blob was tampered with before uploading anything: LAYOUT_BLOB_CORRUPT, nothing tagged', async () => {
     const layer = await randomLayer(5000);
     const img = await writeTestImage(join(dir, 'tampered'), { tag: 'x', layers: [layer] });
-    const file = blobPath(img.layoutDir, layer.descriptor.digest);
+    const file = (await Layout.open(img.layoutDir)).blobPath(layer.descriptor.digest);
     const bytes = await readFile(file);
     bytes[100] = bytes[100]! ^ 0xff;
     const { writeFile } = await import('node:fs/promises');
     await writeFile(file, bytes);
     await expect(
       pushImage({ layoutDir: img.layoutDir, targets: [parseReference(`${registry.host}/tampered/x:1`)], client: client() }),
-    ).rejects.toMatchObject({ code: 'BLOB_DIGEST_MISMATCH' });
+    ).rejects.toMatchObject({ code: 'LAYOUT_BLOB_CORRUPT' });
     expect(await client().listTags('tampered/x')).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Digest } from '../../src/oci/digest.js';
 import { attestLayout } from '../../src/provenance/attest-layout.js';
-import { readSigningKey } from '../../src/sign/keys.js';
+import { Layout } from '../../src/oci/layout.js';
+import { readSigningKey } from '../../src/pgp/keys.js';
 import { runCli } from '../helpers/cli.js';
 import { PROVENANCE_INPUT } from '../fixtures/sign/provenance-input.js';
 import { tempDir, writeSyntheticImage } from './helpers/synthetic-image.js';
@@ -115,8 +116,10 @@ describe('imgfactory sign / verify / policy', () => {
 
   it('verify: the whole chain once attested', async () => {
     const { packageManifest, subject, ...rest } = PROVENANCE_INPUT;
+    const opened = await Layout.open(layout);
     await attestLayout({
-      layoutDir: layout,
+      layout: opened,
+      image: opened.resolve(),
       key: await readSigningKey(await readFile(secret, 'utf8'), PASSPHRASE),
       packageManifest,
       provenanceInput: { ...rest, subject: { name: subject.name } },

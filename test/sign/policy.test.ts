@@ -9,10 +9,11 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { sha256Digest } from '../../src/oci/digest.js';
-import { exportPublicKey } from '../../src/sign/keys.js';
+import { exportPublicKey } from '../../src/pgp/keys.js';
 import { writeLookaside } from '../../src/sign/lookaside.js';
 import { buildPolicy } from '../../src/sign/policy.js';
 import { writePolicyFiles, type WrittenPolicyFiles } from '../../src/sign/policy-files.js';
+import { Layout } from '../../src/oci/layout.js';
 import { signLayout } from '../../src/sign/sign-layout.js';
 import { testKey, type TestKey } from './helpers/keys.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
@@ -94,7 +95,7 @@ describe('skopeo with our policy.json and registries.d (real docker-registry)', 
   });
 
   async function signInto(signer: TestKey, identity: string) {
-    const result = await signLayout({ layoutDir: layout, key: signer.signing, identities: [identity], creator: 't', now: new Date() });
+    const result = await signLayout({ layout: await Layout.open(layout), key: signer.signing, identities: [identity], creator: 't', now: new Date() });
     await writeLookaside({
       dir: lookasideDir(),
       repository: identity,

@@ -2,11 +2,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Digest } from '../../src/oci/digest.js';
-import { ATTACHMENT, readIndex, readJsonBlob } from '../../src/oci/layout.js';
+import { ATTACHMENT, Layout } from '../../src/oci/layout.js';
+import { parseManifest } from '../../src/oci/document.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
-import type { Manifest } from '../../src/oci/types.js';
 import { DEFAULT_DOMAIN } from '../../src/sign/docker-reference.js';
-import { readVerificationKeys } from '../../src/sign/keys.js';
+import { readVerificationKeys } from '../../src/pgp/keys.js';
 import { lookasideSignaturePath, signaturesByRepository, writeLookaside } from '../../src/sign/lookaside.js';
 import { readLayoutSignatures, SIGNATURE_IDENTITY, signLayout } from '../../src/sign/sign-layout.js';
 import { verifyImageSignature } from '../../src/sign/simple-signing.js';
@@ -32,15 +32,15 @@ describe('signLayout', () => {
 
   it('writes one signature per identity as an OCI artifact whose subject is the image', async () => {
     const result = await signLayout({
-      layoutDir: dir.path,
+      layout: await Layout.open(dir.path),
       key: key.signing,
       identities: [`${REPO}:12`, `${REPO}:bookworm`],
       creator: 'imgfactory test',
       now: NOW,
     });
     expect(result.manifestDigest).toBe(image.digest);
-    const index = await readIndex(dir.path);
-    const entries = index.manifests.filter((m) => m.annotations?.[ATTACHMENT] === 'signature');
+    const index = await Layout.open(dir.path);
+    const entries = index.entries.filter((m) => m.annotations?.[ATTACHMENT] === 'signature');
     expect(entries).toEqual([
       {
         mediaType: MediaType.imageManifest,
@@ -50,7 +50,7 @@ describe('signLayout', () => {
         annotations: { [ATTACHMENT]: 'signature' },
       },
     ]);
-    const manifest = await readJsonBlob<Manifest>(dir.path, result.attachment.digest);
+    const manifest = parseManifest(await index.readBlob(result.attachment.digest), 'attachment');
     expect(manifest).toMatchObject({
       schemaVersion: 2,
       mediaType: MediaType.imageManifest,
@@ -80,8 +80,8 @@ describe('signLayout', () => {
   });
 
   it('readLayoutSignatures gives the push what it needs: digest, identity and bytes of each signature', async () => {
-    const written = await signLayout({ layoutDir: dir.path, key: key.signing, identities: [`${REPO}:12`, `${REPO}:bookworm`, 'reg.invalid/x:1'], creator: 'c', now: NOW });
-    const read = await readLayoutSignatures(dir.path);
+    const written = await signLayout({ layout: await Layout.open(dir.path), key: key.signing, identities: [`${REPO}:12`, `${REPO}:bookworm`, 'reg.invalid/x:1'], creator: 'c', now: NOW });
+    const read = await readLayoutSignatures(await Layout.open(dir.path));
     expect(read.manifestDigest).toBe(image.digest);
     expect(read.signatures).toEqual(written.signatures.map((s) => ({ identity: s.identity, signature: new Uint8Array(s.signature) })));
     const grouped = signaturesByRepository(read.signatures);
@@ -90,20 +90,20 @@ describe('signLayout', () => {
   });
 
   it('re-signing replaces the previous signature attachment (no duplicates)', async () => {
-    await signLayout({ layoutDir: dir.path, key: key.signing, identities: [`${REPO}:12`], creator: 'c', now: NOW });
-    const second = await signLayout({ layoutDir: dir.path, key: key.signing, identities: [`${REPO}:13`], creator: 'c', now: NOW });
-    const entries = (await readIndex(dir.path)).manifests.filter((m) => m.annotations?.[ATTACHMENT] === 'signature');
+    await signLayout({ layout: await Layout.open(dir.path), key: key.signing, identities: [`${REPO}:12`], creator: 'c', now: NOW });
+    const second = await signLayout({ layout: await Layout.open(dir.path), key: key.signing, identities: [`${REPO}:13`], creator: 'c', now: NOW });
+    const entries = (await Layout.open(dir.path)).entries.filter((m) => m.annotations?.[ATTACHMENT] === 'signature');
     expect(entries.map((e) => e.digest)).toEqual([second.attachment.digest]);
-    expect((await readIndex(dir.path)).manifests).toHaveLength(2);
+    expect((await Layout.open(dir.path)).entries).toHaveLength(2);
   });
 
   it('normalizes identities and refuses ones without a tag: IDENTITY_INVALID', async () => {
-    const r = await signLayout({ layoutDir: dir.path, key: key.signing, identities: ['busybox:1', 'busybox:1'], creator: 'c', now: NOW });
+    const r = await signLayout({ layout: await Layout.open(dir.path), key: key.signing, identities: ['busybox:1', 'busybox:1'], creator: 'c', now: NOW });
     expect(r.signatures.map((s) => s.identity)).toEqual([`${DEFAULT_DOMAIN}/library/busybox:1`]);
-    await expect(signLayout({ layoutDir: dir.path, key: key.signing, identities: [REPO], creator: 'c', now: NOW })).rejects.toMatchObject({
+    await expect(signLayout({ layout: await Layout.open(dir.path), key: key.signing, identities: [REPO], creator: 'c', now: NOW })).rejects.toMatchObject({
       code: 'IDENTITY_INVALID',
     });
-    await expect(signLayout({ layoutDir: dir.path, key: key.signing, identities: [], creator: 'c', now: NOW })).rejects.toMatchObject({
+    await expect(signLayout({ layout: await Layout.open(dir.path), key: key.signing, identities: [], creator: 'c', now: NOW })).rejects.toMatchObject({
       code: 'IDENTITY_INVALID',
     });
   });

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Digest } from '../../src/oci/digest.js';
-import { readVerificationKeys, type VerificationKey } from '../../src/sign/keys.js';
+import { readVerificationKeys, type VerificationKey } from '../../src/pgp/keys.js';
 import { buildSignaturePayload } from '../../src/sign/payload.js';
 import { signPayload, verifyImageSignature } from '../../src/sign/simple-signing.js';
 import { gpgHomeWith, gpgSignaturePacketKeyIds } from './helpers/gpg.js';

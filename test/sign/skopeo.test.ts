@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { sha256Digest } from '../../src/oci/digest.js';
-import { readVerificationKeys, type VerificationKey } from '../../src/sign/keys.js';
+import { readVerificationKeys, type VerificationKey } from '../../src/pgp/keys.js';
 import { buildSignaturePayload } from '../../src/sign/payload.js';
 import { signPayload, verifyImageSignature } from '../../src/sign/simple-signing.js';
 import { gpgHomeWith, skopeoStandaloneVerify, type GpgHome } from './helpers/gpg.js';

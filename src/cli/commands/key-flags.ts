@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { readSigningKey, readVerificationKeys, type SigningKey, type VerificationKey } from '../../sign/keys.js';
+import { readSigningKey, readVerificationKeys, type SigningKey, type VerificationKey } from '../../pgp/keys.js';
 import type { CommandContext } from '../command.js';
 import { readPassphrase } from './keys-generate.js';
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../atomic-file.js';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { exportPublicKey } from '../../sign/keys.js';
+import { exportPublicKey } from '../../pgp/keys.js';
 import { boolOpt, printJson, stringOpt, type Command } from '../command.js';
 
 export const keysExportCommand: Command = {

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { keyFileBaseName, writeKeyPair } from '../../sign/key-files.js';
-import { generateSigningKey, RSA_KEY_BITS, type SigningKeyType } from '../../sign/keys.js';
+import { keyFileBaseName, writeKeyPair } from '../../pgp/key-files.js';
+import { generateSigningKey, RSA_KEY_BITS, type SigningKeyType } from '../../pgp/keys.js';
 import { boolOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 
 export const PASSPHRASE_ENV = 'IMGFACTORY_KEY_PASSPHRASE';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../../errors.js';
-import { exportPublicKey } from '../../sign/keys.js';
+import { exportPublicKey } from '../../pgp/keys.js';
 import { writePolicyFiles } from '../../sign/policy-files.js';
 import { boolOpt, listOpt, printJson, stringOpt, type Command } from '../command.js';
 

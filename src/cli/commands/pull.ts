@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import type { VerificationKey } from '../../sign/keys.js';
+import { Layout } from '../../oci/layout.js';
+import type { VerificationKey } from '../../pgp/keys.js';
 import { verificationKeysFromFiles } from './key-flags.js';
-import { verifyLayout } from '../../sign/verify-layout.js';
+import { verifyLayout } from '../../verify/verify-layout.js';
 import { pullImage, type PullVerifyContext } from '../../registry/pull.js';
 import { parseReference } from '../../registry/reference.js';
 import { formatBytes } from '../../registry/progress.js';
@@ -14,7 +15,7 @@ import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from
  * must match the reference pulled, and the provenance and SBOM must verify and agree.
  */
 async function verifyPulledLayout(layoutDir: string, keys: readonly VerificationKey[], context: PullVerifyContext): Promise<void> {
-  await verifyLayout({ layoutDir, keys, identity: context.identity });
+  await verifyLayout({ layout: await Layout.open(layoutDir), keys, identity: context.identity });
 }
 
 export const pullCommand: Command = {

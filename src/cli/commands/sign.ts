@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { Layout } from '../../oci/layout.js';
 import { imgfactoryVersion } from '../../version.js';
 import { signaturesByRepository, writeLookaside } from '../../sign/lookaside.js';
 import { signLayout } from '../../sign/sign-layout.js';
@@ -25,14 +26,14 @@ Options:
   --identity <ref>         docker reference the image is published as (repeat for each tag)
   --lookaside <dir>        also write the signatures to this lookaside store,
                            <dir>/<repo path>@sha256=<hex>/signature-<N>
-  --ref <name>             which image, when the layout holds several
+  --tag <name>             which image, when the layout holds several (its tag in index.json)
   --passphrase-file <f>    file holding the key passphrase
   --json                   print the manifest digest and what was written`,
   options: {
     key: { type: 'string' },
     identity: { type: 'string', multiple: true },
     lookaside: { type: 'string' },
-    ref: { type: 'string' },
+    tag: { type: 'string' },
     'passphrase-file': { type: 'string' },
   },
   minPositionals: 1,
@@ -43,14 +44,14 @@ Options:
     const identities = listOpt(ctx, 'identity');
     if (identities.length === 0) throw new UsageError('MISSING_ARGUMENT', 'sign: give at least one --identity <registry/repo:tag>');
     const key = await signingKeyFromFile(ctx, keyFile);
-    const ref = stringOpt(ctx, 'ref');
+    const tag = stringOpt(ctx, 'tag');
     const result = await signLayout({
-      layoutDir,
+      layout: await Layout.open(layoutDir),
       key,
       identities,
       creator: signatureCreator(),
       now: new Date(),
-      ...(ref === undefined ? {} : { ref }),
+      ...(tag === undefined ? {} : { tag }),
     });
     const lookaside = stringOpt(ctx, 'lookaside');
     const lookasideFiles: string[] = [];

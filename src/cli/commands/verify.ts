@@ -1,12 +1,14 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { UsageError, VerifyError } from '../../errors.js';
-import { verifyLayout, type VerifyReport } from '../../sign/verify-layout.js';
+import { join } from 'node:path';
+import { ExitStatus, isImgfactoryError, UsageError } from '../../errors.js';
+import { Layout } from '../../oci/layout.js';
+import { verifyLayout, type VerifyReport } from '../../verify/verify-layout.js';
 import { pullImage } from '../../registry/pull.js';
 import { parseReference } from '../../registry/reference.js';
 import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 import { verificationKeysFromFiles } from './key-flags.js';
+import { imageSource } from './image-source.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
 
 /**
@@ -42,11 +44,15 @@ export const verifyCommand: Command = {
   summary: 'Verify the signature, provenance and SBOM of an image (OCI layout or registry)',
   help: `Usage: imgfactory verify <oci-layout | registry/repo:tag> --key <public.asc>... [options]
 
+The image is a local OCI layout when the argument is oci:<path> or an existing path, and a
+registry reference when it is docker://<ref> or names its registry host (host[:port]/repo:tag,
+or @sha256:… for a digest). A path that does not exist is an error (exit 2), never a download.
+
 A registry reference is fetched (manifest, blobs, and the signature, SBOM and provenance
 attached to it) into a temporary layout, verified there, and deleted; --identity defaults to
 the reference itself.
 
-Checks that the manifest matches its digest; that a signature by one of the keys names this
+Checks that the manifest, config and every layer match their digests; that a signature by one of the keys names this
 manifest digest (and --identity, matched as containers/image does: exact repo:tag, or the
 repository when the identity is a digest reference); that the provenance is a DSSE envelope
 signed by one of the keys whose subject is this digest; and that the SBOM lists exactly the
@@ -55,45 +61,41 @@ packages (purl and sha256) the provenance lists. Exit 0, or 1 with a one-line re
 Options:
   --key <file>       trusted public key or keyring, armored or binary (repeatable)
   --identity <ref>   the docker reference the image is consumed as (registry/repo:tag)
-  --ref <name>       which image, when the layout holds several
+  --tag <name>       which image, when the layout holds several (its tag in index.json)
   --signature-only   check the signature only
   --json             print the report (or {"verified": false, "code", "reason"})
 ${REGISTRY_OPTIONS_HELP}`,
   options: {
     key: { type: 'string', multiple: true },
     identity: { type: 'string' },
-    ref: { type: 'string' },
+    tag: { type: 'string' },
     'signature-only': { type: 'boolean' },
     ...REGISTRY_OPTIONS,
   },
   minPositionals: 1,
   async run(ctx) {
-    const target = ctx.positionals[0]!;
-    const localDir = resolve(ctx.cwd, target);
-    const isDir = await stat(localDir).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
+    const source = await imageSource(ctx.positionals[0]!, ctx.cwd);
     const keyFiles = listOpt(ctx, 'key');
     if (keyFiles.length === 0) throw new UsageError('MISSING_ARGUMENT', 'verify: give at least one --key <public.asc>');
     const keys = await verificationKeysFromFiles(ctx, keyFiles);
-    const ref = stringOpt(ctx, 'ref');
-    const verify = (layoutDir: string, identity: string | undefined) =>
+    const tag = stringOpt(ctx, 'tag');
+    const verify = async (layoutDir: string, identity: string | undefined, layoutTag: string | undefined) =>
       verifyLayout({
-        layoutDir,
+        layout: await Layout.open(layoutDir),
         keys,
         signatureOnly: boolOpt(ctx, 'signature-only'),
         ...(identity === undefined ? {} : { identity }),
-        // --ref picks among several images of a local layout; a pulled layout holds one.
-        ...(ref === undefined || !isDir ? {} : { ref }),
+        ...(layoutTag === undefined ? {} : { tag: layoutTag }),
       });
     let report: VerifyReport;
     try {
-      report = isDir
-        ? await verify(localDir, stringOpt(ctx, 'identity'))
-        : await verifyInRegistry(ctx, target, (dir, pulledAs) => verify(dir, stringOpt(ctx, 'identity') ?? pulledAs));
+      report =
+        source.kind === 'layout'
+          ? await verify(source.dir, stringOpt(ctx, 'identity'), tag)
+          : // A pulled layout holds the one image pulled: --tag does not apply.
+            await verifyInRegistry(ctx, source.reference, (dir, pulledAs) => verify(dir, stringOpt(ctx, 'identity') ?? pulledAs, undefined));
     } catch (e) {
-      if (ctx.json && e instanceof VerifyError) printJson(ctx.io, { verified: false, code: e.code, reason: e.message });
+      if (ctx.json && isImgfactoryError(e) && e.exitStatus === ExitStatus.verificationFailed) printJson(ctx.io, { verified: false, code: e.code, reason: e.message });
       throw e;
     }
     if (ctx.json) {

@@ -1,5 +1,5 @@
 /** Signing keys for tests, generated fresh per test file (Ed25519 is instant, RSA 3072 ~1 s). */
-import { generateSigningKey, readSigningKey, type GeneratedSigningKey, type SigningKey } from '../../../src/sign/keys.js';
+import { generateSigningKey, readSigningKey, type GeneratedSigningKey, type SigningKey } from '../../../src/pgp/keys.js';
 
 export interface TestKey extends GeneratedSigningKey {
   readonly signing: SigningKey;

@@ -6,8 +6,8 @@ import {
   generateSigningKey,
   readSigningKey,
   readVerificationKeys,
-} from '../../src/sign/keys.js';
-import { gpgHomeWith, type GpgHome } from './helpers/gpg.js';
+} from '../../src/pgp/keys.js';
+import { gpgHomeWith, type GpgHome } from '../sign/helpers/gpg.js';
 
 describe('generateSigningKey', () => {
   it('Ed25519: a v4 primary key that signs, no subkeys, legacy EdDSA (GnuPG 2.2 / gpgme)', async () => {

@@ -1,35 +1,38 @@
 /**
- * Verify everything attached to the image in an OCI layout, in the order a consumer cares:
- * the manifest is what its digest says, the signatures are by a trusted key for this digest
- * (and identity), the provenance is signed and about this digest, and the SBOM lists exactly
- * the packages the provenance does. Throws a VerifyError at the first failure.
+ * Verify an image in an OCI layout and everything attached to it, in the order a consumer
+ * cares: the image is what its digests say (manifests, configs and every layer hashed), the
+ * signatures are by a trusted key for this digest (and identity), the provenance is signed and
+ * about this digest, and the SBOM lists exactly the packages the provenance does. Throws at the
+ * first failure (VerifyError, or LayoutError for a layout that is not what it claims).
  */
-import { readFile } from 'node:fs/promises';
 import { VerifyError } from '../errors.js';
-import { sha256Digest, type Digest } from '../oci/digest.js';
-import { blobPath, findImageDescriptor } from '../oci/layout.js';
+import { readAttachments, type Attachment } from '../oci/attachments.js';
+import type { Digest } from '../oci/digest.js';
+import type { Layout } from '../oci/layout.js';
 import { MediaType } from '../oci/mediatypes.js';
 import { parseCycloneDxSbom } from '../provenance/cyclonedx.js';
 import { verifyDsse } from '../provenance/dsse.js';
 import { parseSpdxSbom, type SbomFacts } from '../provenance/spdx.js';
 import { IN_TOTO_PAYLOAD_TYPE, parseProvenance, type ProvenanceFacts } from '../provenance/statement.js';
-import { readAttachments, type Attachment } from './attachments.js';
-import type { VerificationKey } from './keys.js';
-import { verifyImageSignature } from './simple-signing.js';
+import type { VerificationKey } from '../pgp/keys.js';
+import { verifyImageSignature } from '../sign/simple-signing.js';
 
 export interface VerifyLayoutOptions {
-  readonly layoutDir: string;
+  readonly layout: Layout;
   readonly keys: readonly VerificationKey[];
   /** The docker reference the image is consumed as; omit to accept each signature's own identity. */
   readonly identity?: string;
-  /** Which image when the layout holds several (its ref name). */
-  readonly ref?: string;
-  /** Check the signature only (no SBOM or provenance required). */
+  /** Which image when the layout holds several (its tag in index.json). */
+  readonly tag?: string;
+  /** Check the signature only (no SBOM or provenance required); blobs are still hashed. */
   readonly signatureOnly?: boolean;
+  readonly signal?: AbortSignal;
 }
 
 export interface VerifyReport {
   readonly manifestDigest: Digest;
+  /** Manifests, configs and layers hashed against their digests. */
+  readonly blobsChecked: number;
   readonly signatures: readonly {
     readonly identity: string;
     readonly signerFingerprint: string;
@@ -46,18 +49,23 @@ export interface VerifyReport {
 }
 
 export async function verifyLayout(options: VerifyLayoutOptions): Promise<VerifyReport> {
-  const dir = options.layoutDir;
-  const image = await findImageDescriptor(dir, options.ref);
-  const manifestBytes = await readFile(blobPath(dir, image.digest)).catch(() => undefined);
-  if (!manifestBytes || sha256Digest(manifestBytes) !== image.digest) {
-    throw new VerifyError('MANIFEST_DIGEST_MISMATCH', `${dir}: manifest ${image.digest} is missing or does not match its digest`);
+  const { layout } = options;
+  const image = layout.resolve(options.tag);
+  // A signature vouches for the manifest digest, and through it for every blob: check them all
+  // before reporting anything as verified.
+  let blobsChecked = 1;
+  const platforms = await layout.platformImages(image);
+  for (const p of platforms) {
+    await layout.checkImageBlobs(p, options.signal);
+    blobsChecked += (p.descriptor === image ? 0 : 1) + 1 + p.manifest.layers.length;
   }
-  const signatures = await verifySignatures(dir, image.digest, options);
-  if (options.signatureOnly) return { manifestDigest: image.digest, signatures };
-  const provenance = await verifyProvenance(dir, image.digest, options.keys);
-  const sbom = await matchingSbom(await readSboms(dir, image.digest), provenance.facts, image.digest);
+  const signatures = await verifySignatures(layout, image.digest, options);
+  if (options.signatureOnly) return { manifestDigest: image.digest, blobsChecked, signatures };
+  const provenance = await verifyProvenance(layout, image.digest, options.keys);
+  const sbom = await matchingSbom(await readSboms(layout, image.digest), provenance.facts, image.digest);
   return {
     manifestDigest: image.digest,
+    blobsChecked,
     signatures,
     provenance: {
       signerFingerprint: provenance.signerFingerprint,
@@ -79,10 +87,11 @@ function some(found: readonly Attachment[], missing: VerifyError): readonly Atta
   return found;
 }
 
-async function verifySignatures(dir: string, digest: Digest, options: VerifyLayoutOptions): Promise<VerifyReport['signatures']> {
+async function verifySignatures(layout: Layout, digest: Digest, options: VerifyLayoutOptions): Promise<VerifyReport['signatures']> {
+  const dir = layout.dir;
   const corrupt = (message: string) => new VerifyError('SIGNATURE_INVALID', message);
   const attachments = some(
-    await readAttachments(dir, digest, 'signature', corrupt),
+    await readAttachments(layout, digest, 'signature', corrupt),
     new VerifyError('SIGNATURE_MISSING', `${dir}: image ${digest} has no signature`),
   );
   for (const a of attachments) {
@@ -124,19 +133,20 @@ function optionalFields(p: { creator?: string; timestamp?: number }): { creator?
 }
 
 async function verifyProvenance(
-  dir: string,
+  layout: Layout,
   digest: Digest,
   keys: readonly VerificationKey[],
 ): Promise<{ facts: ProvenanceFacts; signerFingerprint: string }> {
+  const dir = layout.dir;
   const corrupt = (message: string) => new VerifyError('DSSE_SIGNATURE_INVALID', message);
   const attachments = some(
-    await readAttachments(dir, digest, 'provenance', corrupt),
+    await readAttachments(layout, digest, 'provenance', corrupt),
     new VerifyError('PROVENANCE_MISSING', `${dir}: image ${digest} has no provenance`),
   );
   const failures: VerifyError[] = [];
   for (const attachment of attachments) {
     try {
-      return await verifyOneProvenance(dir, digest, keys, attachment);
+      return await verifyOneProvenance(layout.dir, digest, keys, attachment);
     } catch (e) {
       if (!(e instanceof VerifyError)) throw e;
       failures.push(e);
@@ -183,18 +193,19 @@ function matchingSbom(sboms: readonly SbomFacts[], provenance: ProvenanceFacts, 
   throw first;
 }
 
-async function readSboms(dir: string, digest: Digest): Promise<SbomFacts[]> {
+async function readSboms(layout: Layout, digest: Digest): Promise<SbomFacts[]> {
+  const dir = layout.dir;
   const corrupt = (message: string) => new VerifyError('SBOM_INVALID', message);
   const attachments = some(
-    await readAttachments(dir, digest, 'sbom', corrupt),
+    await readAttachments(layout, digest, 'sbom', corrupt),
     new VerifyError('SBOM_MISSING', `${dir}: image ${digest} has no SBOM`),
   );
   return attachments.map((attachment) => parseSbomAttachment(dir, attachment));
 }
 
 function parseSbomAttachment(dir: string, attachment: Attachment): SbomFacts {
-  const layer = attachment.layers[0];
-  if (!layer) throw new VerifyError('SBOM_MISSING', `${dir}: SBOM attachment holds no document`);
+  if (attachment.layers.length !== 1) throw new VerifyError('SBOM_INVALID', `${dir}: an SBOM attachment must hold exactly one document, found ${attachment.layers.length}`);
+  const layer = attachment.layers[0]!;
   let doc: unknown;
   try {
     doc = JSON.parse(layer.bytes.toString('utf8'));

@@ -7,23 +7,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Digest, type Digest } from '../../src/oci/digest.js';
 import { canonicalJson } from '../../src/oci/json.js';
-import { blobPath, findImageDescriptor, readIndex, writeBlob, writeIndex } from '../../src/oci/layout.js';
+import { Layout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
 import type { Descriptor, Manifest } from '../../src/oci/types.js';
 import { attestLayout, type AttestLayoutOptions } from '../../src/provenance/attest-layout.js';
 import { signDsse } from '../../src/provenance/dsse.js';
 import { buildSpdxSbom } from '../../src/provenance/spdx.js';
 import { buildProvenance, IN_TOTO_PAYLOAD_TYPE } from '../../src/provenance/statement.js';
-import { writeAttachment } from '../../src/sign/attachments.js';
-import { readVerificationKeys, type VerificationKey } from '../../src/sign/keys.js';
+import { writeAttachment } from '../../src/oci/attachments.js';
+import { readVerificationKeys, type VerificationKey } from '../../src/pgp/keys.js';
 import { buildSignaturePayload } from '../../src/sign/payload.js';
 import { SIGNATURE_IDENTITY, signLayout } from '../../src/sign/sign-layout.js';
 import { signPayload } from '../../src/sign/simple-signing.js';
-import { verifyLayout } from '../../src/sign/verify-layout.js';
+import { verifyLayout } from '../../src/verify/verify-layout.js';
 import { PROVENANCE_INPUT } from '../fixtures/sign/provenance-input.js';
 import { FIXTURE_MANIFEST } from '../fixtures/sign/verified-package-manifest.js';
-import { testKey, type TestKey } from './helpers/keys.js';
-import { tempDir, writeSyntheticImage } from './helpers/synthetic-image.js';
+import { testKey, type TestKey } from '../sign/helpers/keys.js';
+import { tempDir, writeSyntheticImage } from '../sign/helpers/synthetic-image.js';
 
 const REPO = '127.0.0.1:5000/base/debian-minimal';
 const IDENTITY = `${REPO}:12`;
@@ -37,9 +37,10 @@ let imageDigest: Digest;
 let imageDescriptor: Descriptor;
 let cases = 0;
 
-function attestOptions(layoutDir: string, signer: TestKey = key): AttestLayoutOptions {
+async function attestOptions(layoutDir: string, signer: TestKey = key): Promise<AttestLayoutOptions> {
   const { packageManifest, subject, ...rest } = PROVENANCE_INPUT;
-  return { layoutDir, key: signer.signing, packageManifest, provenanceInput: { ...rest, subject: { name: subject.name } } };
+  const layout = await Layout.open(layoutDir);
+  return { layout, image: layout.resolve(), key: signer.signing, packageManifest, provenanceInput: { ...rest, subject: { name: subject.name } } };
 }
 
 /** A fresh copy of the signed, attested layout to tamper with. */
@@ -58,16 +59,17 @@ beforeAll(async () => {
   const image = await writeSyntheticImage(base, { ref: '12' });
   imageDigest = image.digest;
   imageDescriptor = image.descriptor;
-  await signLayout({ layoutDir: base, key: key.signing, identities: [IDENTITY, `${REPO}:bookworm`], creator: 'test', now: new Date() });
-  await attestLayout(attestOptions(base));
+  await signLayout({ layout: await Layout.open(base), key: key.signing, identities: [IDENTITY, `${REPO}:bookworm`], creator: 'test', now: new Date() });
+  await attestLayout(await attestOptions(base));
 });
 afterAll(() => root?.cleanup());
 
 describe('verifyLayout accepts', () => {
   it('the signed and attested image: signatures, provenance, SBOM (same packages)', async () => {
-    const report = await verifyLayout({ layoutDir: base, keys: trusted, identity: IDENTITY });
+    const report = await verifyLayout({ layout: await Layout.open(base), keys: trusted, identity: IDENTITY });
     expect(report).toEqual({
       manifestDigest: imageDigest,
+      blobsChecked: 3,
       signatures: [{ identity: IDENTITY, signerFingerprint: key.fingerprint, creator: 'test', timestamp: expect.any(Number) }],
       provenance: {
         signerFingerprint: key.fingerprint,
@@ -77,27 +79,27 @@ describe('verifyLayout accepts', () => {
       },
       sbom: { format: 'spdx', packages: FIXTURE_MANIFEST.packages.length },
     });
-    const all = await verifyLayout({ layoutDir: base, keys: trusted });
+    const all = await verifyLayout({ layout: await Layout.open(base), keys: trusted });
     expect(all.signatures.map((s) => s.identity)).toEqual([IDENTITY, `${REPO}:bookworm`]);
-    const byDigest = await verifyLayout({ layoutDir: base, keys: trusted, identity: `${REPO}@${imageDigest}` });
+    const byDigest = await verifyLayout({ layout: await Layout.open(base), keys: trusted, identity: `${REPO}@${imageDigest}` });
     expect(byDigest.signatures).toHaveLength(2);
   });
 
   it('a CycloneDX SBOM just as well; re-attesting replaces the SBOM and provenance', async () => {
     const dir = await copyOfBase();
-    await attestLayout({ ...attestOptions(dir), sbomFormat: 'cyclonedx' });
-    const index = await readIndex(dir);
-    expect(index.manifests.filter((m) => m.annotations?.['dev.imgfactory.attachment'] === 'sbom')).toHaveLength(1);
-    expect(index.manifests.filter((m) => m.annotations?.['dev.imgfactory.attachment'] === 'provenance')).toHaveLength(1);
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted })).resolves.toMatchObject({ sbom: { format: 'cyclonedx' } });
+    await attestLayout({ ...(await attestOptions(dir)), sbomFormat: 'cyclonedx' });
+    const index = await Layout.open(dir);
+    expect(index.entries.filter((m) => m.annotations?.['dev.imgfactory.attachment'] === 'sbom')).toHaveLength(1);
+    expect(index.entries.filter((m) => m.annotations?.['dev.imgfactory.attachment'] === 'provenance')).toHaveLength(1);
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted })).resolves.toMatchObject({ sbom: { format: 'cyclonedx' } });
   });
 });
 
 describe('verifyLayout refuses', () => {
   it('a signature from another key: SIGNATURE_UNTRUSTED_KEY', async () => {
     const dir = await copyOfBase();
-    await signLayout({ layoutDir: dir, key: other.signing, identities: [IDENTITY], creator: 'test', now: new Date() });
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted, identity: IDENTITY })).rejects.toMatchObject({
+    await signLayout({ layout: await Layout.open(dir), key: other.signing, identities: [IDENTITY], creator: 'test', now: new Date() });
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted, identity: IDENTITY })).rejects.toMatchObject({
       code: 'SIGNATURE_UNTRUSTED_KEY',
     });
   });
@@ -105,56 +107,56 @@ describe('verifyLayout refuses', () => {
   it('a signature for another digest attached to this image: SIGNATURE_DIGEST_MISMATCH', async () => {
     const dir = await copyOfBase();
     const payload = buildSignaturePayload({ manifestDigest: sha256Digest('another image'), identity: IDENTITY, creator: 't', timestamp: 1 });
-    await writeAttachment(dir, {
+    await writeAttachment(await Layout.open(dir), {
       subject: imageDescriptor,
       kind: 'signature',
       artifactType: MediaType.simpleSigning,
       layers: [{ bytes: await signPayload(payload, key.signing), mediaType: MediaType.simpleSigningLayer, annotations: { [SIGNATURE_IDENTITY]: IDENTITY } }],
     });
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted, identity: IDENTITY })).rejects.toMatchObject({
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted, identity: IDENTITY })).rejects.toMatchObject({
       code: 'SIGNATURE_DIGEST_MISMATCH',
     });
   });
 
-  it('a manifest changed in place (one byte): MANIFEST_DIGEST_MISMATCH', async () => {
+  it('a manifest changed in place (one byte): LAYOUT_BLOB_CORRUPT', async () => {
     const dir = await copyOfBase();
-    const path = blobPath(dir, imageDigest);
+    const path = join(dir, 'blobs/sha256', imageDigest.slice(7));
     const bytes = await readFile(path);
     bytes[bytes.indexOf('"schemaVersion":2') + '"schemaVersion":'.length] = '3'.charCodeAt(0);
     await writeFile(path, bytes);
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted, identity: IDENTITY })).rejects.toMatchObject({
-      code: 'MANIFEST_DIGEST_MISMATCH',
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted, identity: IDENTITY })).rejects.toMatchObject({
+      code: 'LAYOUT_BLOB_CORRUPT',
     });
   });
 
   it('a changed manifest re-stored under its new digest, attachments re-pointed: SIGNATURE_DIGEST_MISMATCH', async () => {
     const dir = await copyOfBase();
-    const manifest = JSON.parse(await readFile(blobPath(dir, imageDigest), 'utf8')) as Manifest;
-    const changed = await writeBlob(dir, canonicalJson({ ...manifest, annotations: { evil: 'yes' } }), MediaType.imageManifest);
-    const index = await readIndex(dir);
+    const manifest = JSON.parse(await readFile(join(dir, 'blobs/sha256', imageDigest.slice(7)), 'utf8')) as Manifest;
+    const layout = await Layout.open(dir);
+    const changed = await layout.writeBlob(canonicalJson({ ...manifest, annotations: { evil: 'yes' } }), MediaType.imageManifest);
     const manifests: Descriptor[] = [];
-    for (const m of index.manifests) {
+    for (const m of layout.entries) {
       if (m.digest === imageDigest) {
         manifests.push({ ...m, digest: changed.digest, size: changed.size });
         continue;
       }
       // An attacker can re-point the (unsigned) attachment manifests at the new image.
-      const att = JSON.parse(await readFile(blobPath(dir, m.digest), 'utf8')) as Manifest;
-      const moved = await writeBlob(dir, canonicalJson({ ...att, subject: { ...att.subject!, digest: changed.digest, size: changed.size } }), m.mediaType);
+      const att = JSON.parse(await readFile(join(dir, 'blobs/sha256', m.digest.slice(7)), 'utf8')) as Manifest;
+      const moved = await layout.writeBlob(canonicalJson({ ...att, subject: { ...att.subject!, digest: changed.digest, size: changed.size } }), m.mediaType);
       manifests.push({ ...m, digest: moved.digest, size: moved.size });
     }
-    await writeIndex(dir, { ...index, manifests });
-    expect((await findImageDescriptor(dir)).digest).toBe(changed.digest);
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted, identity: IDENTITY })).rejects.toMatchObject({
+    await layout.setEntries(manifests);
+    expect((await Layout.open(dir)).resolve().digest).toBe(changed.digest);
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted, identity: IDENTITY })).rejects.toMatchObject({
       code: 'SIGNATURE_DIGEST_MISMATCH',
     });
   });
 
   it('a signature with another identity: SIGNATURE_IDENTITY_MISMATCH', async () => {
-    await expect(verifyLayout({ layoutDir: base, keys: trusted, identity: `${REPO}:13` })).rejects.toMatchObject({
+    await expect(verifyLayout({ layout: await Layout.open(base), keys: trusted, identity: `${REPO}:13` })).rejects.toMatchObject({
       code: 'SIGNATURE_IDENTITY_MISMATCH',
     });
-    await expect(verifyLayout({ layoutDir: base, keys: trusted, identity: `127.0.0.1:5000/base/other@${imageDigest}` })).rejects.toMatchObject({
+    await expect(verifyLayout({ layout: await Layout.open(base), keys: trusted, identity: `127.0.0.1:5000/base/other@${imageDigest}` })).rejects.toMatchObject({
       code: 'SIGNATURE_IDENTITY_MISMATCH',
     });
   });
@@ -163,21 +165,20 @@ describe('verifyLayout refuses', () => {
     const dir = await copyOfBase();
     const statement = buildProvenance({ ...PROVENANCE_INPUT, subject: { name: REPO, digest: sha256Digest('another image') } });
     const envelope = await signDsse(IN_TOTO_PAYLOAD_TYPE, canonicalJson(statement), key.signing);
-    await writeAttachment(dir, {
+    await writeAttachment(await Layout.open(dir), {
       subject: imageDescriptor,
       kind: 'provenance',
       artifactType: MediaType.inTotoProvenance,
       layers: [{ bytes: canonicalJson(envelope), mediaType: MediaType.dsseEnvelope }],
     });
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted })).rejects.toMatchObject({ code: 'PROVENANCE_SUBJECT_MISMATCH' });
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted })).rejects.toMatchObject({ code: 'PROVENANCE_SUBJECT_MISMATCH' });
   });
 
   async function provenanceEnvelope(dir: string): Promise<{ layer: Descriptor; bytes: Buffer }> {
-    const index = await readIndex(dir);
-    const entry = index.manifests.find((m) => m.annotations?.['dev.imgfactory.attachment'] === 'provenance')!;
-    const att = JSON.parse(await readFile(blobPath(dir, entry.digest), 'utf8')) as Manifest;
+    const entry = (await Layout.open(dir)).entries.find((m) => m.annotations?.['dev.imgfactory.attachment'] === 'provenance')!;
+    const att = JSON.parse(await readFile(join(dir, 'blobs/sha256', entry.digest.slice(7)), 'utf8')) as Manifest;
     const layer = att.layers[0]!;
-    return { layer, bytes: await readFile(blobPath(dir, layer.digest)) };
+    return { layer, bytes: await readFile(join(dir, 'blobs/sha256', layer.digest.slice(7))) };
   }
 
   it('a DSSE envelope with a flipped byte, stored under its new digest: DSSE_SIGNATURE_INVALID', async () => {
@@ -185,13 +186,13 @@ describe('verifyLayout refuses', () => {
     const { layer, bytes } = await provenanceEnvelope(dir);
     const at = bytes.indexOf('"payload":"') + '"payload":"'.length + 100;
     bytes[at] = bytes[at]! ^ 0x01;
-    await writeAttachment(dir, {
+    await writeAttachment(await Layout.open(dir), {
       subject: imageDescriptor,
       kind: 'provenance',
       artifactType: MediaType.inTotoProvenance,
       layers: [{ bytes, mediaType: layer.mediaType }],
     });
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted })).rejects.toMatchObject({ code: 'DSSE_SIGNATURE_INVALID' });
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted })).rejects.toMatchObject({ code: 'DSSE_SIGNATURE_INVALID' });
   });
 
   it('a DSSE envelope with a byte flipped in place: DSSE_SIGNATURE_INVALID', async () => {
@@ -199,14 +200,14 @@ describe('verifyLayout refuses', () => {
     const { layer, bytes } = await provenanceEnvelope(dir);
     const at = bytes.indexOf('"sig":"') + '"sig":"'.length + 40;
     bytes[at] = bytes[at]! ^ 0x01;
-    await writeFile(blobPath(dir, layer.digest), bytes);
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted })).rejects.toMatchObject({ code: 'DSSE_SIGNATURE_INVALID' });
+    await writeFile(join(dir, 'blobs/sha256', layer.digest.slice(7)), bytes);
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted })).rejects.toMatchObject({ code: 'DSSE_SIGNATURE_INVALID' });
   });
 
   it('provenance signed by another key: DSSE_UNTRUSTED_KEY', async () => {
     const dir = await copyOfBase();
-    await attestLayout(attestOptions(dir, other));
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted })).rejects.toMatchObject({ code: 'DSSE_UNTRUSTED_KEY' });
+    await attestLayout(await attestOptions(dir, other));
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted })).rejects.toMatchObject({ code: 'DSSE_UNTRUSTED_KEY' });
   });
 
   it('an SBOM that lists other packages than the provenance: SBOM_PROVENANCE_MISMATCH', async () => {
@@ -217,35 +218,35 @@ describe('verifyLayout refuses', () => {
           ? FIXTURE_MANIFEST.packages.slice(1)
           : FIXTURE_MANIFEST.packages.map((p, i) => (i === 2 ? { ...p, sha256: sha256Digest('other deb').slice(7) } : p));
       const sbom = buildSpdxSbom({ ...FIXTURE_MANIFEST, packages }, { name: REPO, manifestDigest: imageDigest }, PROVENANCE_INPUT.finishedOn);
-      await writeAttachment(dir, {
+      await writeAttachment(await Layout.open(dir), {
         subject: imageDescriptor,
         kind: 'sbom',
         artifactType: MediaType.spdxJson,
         layers: [{ bytes: canonicalJson(sbom), mediaType: MediaType.spdxJson }],
       });
-      await expect(verifyLayout({ layoutDir: dir, keys: trusted })).rejects.toMatchObject({ code: 'SBOM_PROVENANCE_MISMATCH' });
+      await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted })).rejects.toMatchObject({ code: 'SBOM_PROVENANCE_MISMATCH' });
     }
   });
 
   it('an SBOM about another image: SBOM_SUBJECT_MISMATCH', async () => {
     const dir = await copyOfBase();
     const sbom = buildSpdxSbom(FIXTURE_MANIFEST, { name: REPO, manifestDigest: sha256Digest('x') }, PROVENANCE_INPUT.finishedOn);
-    await writeAttachment(dir, {
+    await writeAttachment(await Layout.open(dir), {
       subject: imageDescriptor,
       kind: 'sbom',
       artifactType: MediaType.spdxJson,
       layers: [{ bytes: canonicalJson(sbom), mediaType: MediaType.spdxJson }],
     });
-    await expect(verifyLayout({ layoutDir: dir, keys: trusted })).rejects.toMatchObject({ code: 'SBOM_SUBJECT_MISMATCH' });
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted })).rejects.toMatchObject({ code: 'SBOM_SUBJECT_MISMATCH' });
   });
 
   it('missing pieces: SIGNATURE_MISSING, PROVENANCE_MISSING (a signature alone passes with signatureOnly)', async () => {
     const unsigned = join(root.path, 'unsigned');
     await writeSyntheticImage(unsigned);
-    await expect(verifyLayout({ layoutDir: unsigned, keys: trusted })).rejects.toMatchObject({ code: 'SIGNATURE_MISSING' });
-    await signLayout({ layoutDir: unsigned, key: key.signing, identities: [IDENTITY], creator: 't', now: new Date() });
-    await expect(verifyLayout({ layoutDir: unsigned, keys: trusted })).rejects.toMatchObject({ code: 'PROVENANCE_MISSING' });
-    await expect(verifyLayout({ layoutDir: unsigned, keys: trusted, signatureOnly: true })).resolves.toMatchObject({
+    await expect(verifyLayout({ layout: await Layout.open(unsigned), keys: trusted })).rejects.toMatchObject({ code: 'SIGNATURE_MISSING' });
+    await signLayout({ layout: await Layout.open(unsigned), key: key.signing, identities: [IDENTITY], creator: 't', now: new Date() });
+    await expect(verifyLayout({ layout: await Layout.open(unsigned), keys: trusted })).rejects.toMatchObject({ code: 'PROVENANCE_MISSING' });
+    await expect(verifyLayout({ layout: await Layout.open(unsigned), keys: trusted, signatureOnly: true })).resolves.toMatchObject({
       signatures: [{ identity: IDENTITY }],
     });
   });
