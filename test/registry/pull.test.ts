@@ -124,10 +124,10 @@ describe('pullImage', () => {
     expect(await leftovers()).toEqual([]);
   });
 
-  it('refuses a destination that already holds files', async () => {
+  it('refuses a destination that already holds files: OUTPUT_EXISTS (exit 2)', async () => {
     await expect(
       pullImage({ ref: parseReference(`${registry.host}/pull/signed:1`), client: client(), outDir: signed.layoutDir, verify: requireSignature }),
-    ).rejects.toMatchObject({ code: 'LAYOUT_INVALID' });
+    ).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
   });
 });
 
