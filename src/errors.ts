@@ -195,6 +195,44 @@ export class RegistryError extends ImgfactoryError<RegistryErrorCode> {
   }
 }
 
+/**
+ * A file-system error on a path the user named (or on the disk the build writes to), caught at
+ * the CLI boundary: a missing file, a denied permission or a full disk is the user's machine
+ * talking, not a bug, so it is one line with the path, never "internal".
+ */
+export type FileSystemErrorCode = 'FILE_NOT_FOUND' | 'FILE_ACCESS_DENIED' | 'FILE_WRONG_TYPE' | 'FILE_EXISTS' | 'DISK_FULL' | 'FILE_IO_FAILED';
+export class FileSystemError extends ImgfactoryError<FileSystemErrorCode> {
+  get exitStatus(): ExitStatus {
+    return this.code === 'DISK_FULL' || this.code === 'FILE_IO_FAILED' ? ExitStatus.externalTool : ExitStatus.usage;
+  }
+}
+
+const ERRNO_CODES: Readonly<Record<string, [FileSystemErrorCode, string]>> = {
+  ENOENT: ['FILE_NOT_FOUND', 'no such file or directory'],
+  EACCES: ['FILE_ACCESS_DENIED', 'permission denied'],
+  EPERM: ['FILE_ACCESS_DENIED', 'operation not permitted'],
+  EROFS: ['FILE_ACCESS_DENIED', 'read-only file system'],
+  EISDIR: ['FILE_WRONG_TYPE', 'is a directory'],
+  ENOTDIR: ['FILE_WRONG_TYPE', 'not a directory'],
+  ELOOP: ['FILE_WRONG_TYPE', 'too many levels of symbolic links'],
+  ENAMETOOLONG: ['FILE_WRONG_TYPE', 'file name too long'],
+  EEXIST: ['FILE_EXISTS', 'already exists'],
+  ENOTEMPTY: ['FILE_EXISTS', 'directory not empty'],
+  ENOSPC: ['DISK_FULL', 'no space left on device'],
+  EDQUOT: ['DISK_FULL', 'disk quota exceeded'],
+  EIO: ['FILE_IO_FAILED', 'input/output error'],
+};
+
+/** The typed form of a Node system error that names a path; undefined for anything else. */
+export function fileSystemError(e: unknown): FileSystemError | undefined {
+  const err = e as NodeJS.ErrnoException | undefined;
+  if (!(err instanceof Error) || typeof err.code !== 'string') return undefined;
+  const known = ERRNO_CODES[err.code];
+  if (!known) return undefined;
+  const path = err.path ?? (err as { dest?: string }).dest;
+  return new FileSystemError(known[0], `${path ?? err.syscall ?? 'file'}: ${known[1]}`, { cause: e, details: { errno: err.code, ...(path ? { path } : {}) } });
+}
+
 export function isImgfactoryError(e: unknown): e is ImgfactoryError {
   return e instanceof ImgfactoryError;
 }

@@ -4,7 +4,7 @@
  * mapped to the exit status table in README.
  */
 import { parseArgs } from 'node:util';
-import { ExitStatus, ImgfactoryError, UsageError } from '../errors.js';
+import { ExitStatus, fileSystemError, ImgfactoryError, UsageError } from '../errors.js';
 import { imgfactoryVersion } from '../version.js';
 import type { Command, CommandContext, Io } from './command.js';
 import { commands } from './commands/index.js';
@@ -13,6 +13,7 @@ const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   debug: { type: 'boolean' },
   json: { type: 'boolean' },
+  version: { type: 'boolean', short: 'V' },
 } as const;
 
 
@@ -48,7 +49,7 @@ function findCommand(argv: readonly string[]): { command: Command; rest: string[
 }
 
 function commandHelp(c: Command): string {
-  return `${c.help}\n\nGlobal options: --json, --debug, --help`;
+  return `${c.help}\n\nGlobal options: --json, --debug, --help, --version`;
 }
 
 export interface MainOptions {
@@ -63,8 +64,18 @@ const defaultIo: Io = {
 };
 
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
-  const io = options.io ?? defaultIo;
+  // Whether the command already put a document on stdout: a --json error then adds none.
+  let wroteStdout = false;
+  const base = options.io ?? defaultIo;
+  const io: Io = {
+    out: (t) => {
+      wroteStdout = true;
+      base.out(t);
+    },
+    err: (t) => base.err(t),
+  };
   const debug = argv.includes('--debug');
+  const json = argv.includes('--json');
   try {
     if (argv[0] === '--version' || argv[0] === '-V') {
       io.out(imgfactoryVersion());
@@ -95,6 +106,10 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     } catch (cause) {
       throw new UsageError('BAD_OPTION', `${command.name}: ${(cause as Error).message.split('\n')[0]}`, { cause });
     }
+    if (parsed.values.version === true) {
+      io.out(imgfactoryVersion());
+      return ExitStatus.ok;
+    }
     if (parsed.values.help === true) {
       io.out(commandHelp(command));
       return ExitStatus.ok;
@@ -112,11 +127,18 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     };
     return (await command.run(ctx)) ?? ExitStatus.ok;
   } catch (e) {
-    return reportError(e, io, debug);
+    const status = reportError(e, io, debug);
+    if (json && !wroteStdout) {
+      const typed = e instanceof ImgfactoryError ? e : fileSystemError(e);
+      io.out(JSON.stringify({ ok: false, code: typed?.code ?? 'INTERNAL', exitStatus: status, reason: typed?.message ?? (e instanceof Error ? e.message.split('\n')[0] : String(e)) }, null, 2));
+    }
+    return status;
   }
 }
 
 export function reportError(e: unknown, io: Io, debug: boolean): number {
+  const fsError = fileSystemError(e);
+  if (fsError) return reportError(fsError, io, debug);
   if (e instanceof ImgfactoryError) {
     for (const line of e.message.split('\n')) io.err(`error: ${line}`);
     if (debug) io.err(`[${e.code}] ${e.stack ?? ''}${e.cause ? `\ncaused by: ${(e.cause as Error)?.stack ?? String(e.cause)}` : ''}`);

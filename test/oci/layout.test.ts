@@ -224,3 +224,27 @@ describe('image arguments: a local path and a registry reference are never confu
     expect(r.status).toBe(2);
   });
 });
+
+describe('the CLI boundary', () => {
+  it('--json errors are one JSON document on stdout, with the code and exit status', async () => {
+    const r = await runCli(['sign', join(root.path, 'nope'), '--key', secret, '--identity', 'registry.test/x:1', '--json']);
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: 'LAYOUT_NOT_FOUND', exitStatus: 2 });
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a file-system error on a path the user gave is one line naming the path, exit 2, not internal', async () => {
+    // --out under a regular file: mkdir fails with ENOTDIR deep inside the command.
+    const r = await runCli(['keys', 'generate', '--name', 't', '--email', 't@example.invalid', '--out', join(root.path, 'a-file', 'keys')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(join(root.path, 'a-file', 'keys'));
+    expect(r.stderr).not.toContain('internal');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--version works after a command too', async () => {
+    const r = await runCli(['validate', '--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
