@@ -4,8 +4,9 @@
  * attachments (signature, SBOM, provenance) whose subject is the image. The layout is input
  * from outside: every document is digest-checked and shape-checked here.
  */
-import { stat } from 'node:fs/promises';
-import { BuildError } from '../errors.js';
+import { lstat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BuildError, RegistryError } from '../errors.js';
 import { isDigest, sha256Digest, type Digest } from '../oci/digest.js';
 import { ATTACHMENT, REF_NAME, blobPath, findImageDescriptor, readBlob, readIndex, type AttachmentKind } from '../oci/layout.js';
 import { MediaType } from '../oci/mediatypes.js';
@@ -111,15 +112,30 @@ export async function readGraphManifest(dir: string, desc: Descriptor, options: 
   return { ...common, blobs, children: [] };
 }
 
+/**
+ * A blob to push, as a regular file inside the layout: a link (the blob itself, or the
+ * `blobs/sha256` directory) could point anywhere on the host, so it is refused (exit 1) rather
+ * than followed. The bytes are hashed again when the upload opens the file.
+ */
 async function graphBlob(dir: string, d: Descriptor): Promise<GraphBlob> {
   const file = blobPath(dir, d.digest);
-  const s = await stat(file).catch(() => undefined);
+  for (const parent of [dirname(dirname(file)), dirname(file)]) {
+    const p = await lstat(parent).catch(() => undefined);
+    if (p?.isSymbolicLink()) throw refused(`${parent}: is a symbolic link; blobs must be inside the layout`, d.digest);
+  }
+  const s = await lstat(file).catch(() => undefined);
   if (!s) {
     if (d.digest === EMPTY_JSON_DIGEST) return { digest: d.digest, size: 2, mediaType: d.mediaType, source: { bytes: Buffer.from('{}') } };
     throw layoutError(dir, `blob ${d.digest} is missing`);
   }
-  if (s.size !== d.size) throw layoutError(dir, `blob ${d.digest} has ${s.size} bytes, its descriptor says ${d.size}`);
+  if (s.isSymbolicLink()) throw refused(`${file}: is a symbolic link; blobs must be inside the layout`, d.digest);
+  if (!s.isFile()) throw refused(`${file}: not a regular file`, d.digest);
+  if (s.size !== d.size) throw refused(`${file}: ${s.size} bytes, its descriptor says ${d.size}`, d.digest);
   return { digest: d.digest, size: d.size, mediaType: d.mediaType, source: { file } };
+}
+
+function refused(message: string, digest: Digest): RegistryError {
+  return new RegistryError('BLOB_DIGEST_MISMATCH', `${message}; nothing was uploaded`, { details: { digest } });
 }
 
 function uniqueBlobs(manifests: readonly GraphManifest[]): GraphBlob[] {

@@ -1,5 +1,4 @@
 /** Image signing (containers/image simple signing), keys, layout verification, consumer policy. */
-export * from './docker-reference.js';
 export * from './payload.js';
 export * from './keys.js';
 export * from './key-files.js';

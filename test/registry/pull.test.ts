@@ -11,7 +11,7 @@ import { createRegistryClient } from '../../src/registry/client.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { pullImage, type PullVerifyContext } from '../../src/registry/pull.js';
 import { pushImage } from '../../src/registry/push.js';
-import { parseReference, referrersTag } from '../../src/registry/reference.js';
+import { parseReference, referrersTag } from '../../src/oci/reference.js';
 import { runCli } from '../helpers/cli.js';
 import { randomLayer, startTestRegistry, writeTestAttachments, writeTestImage, testDir, type TestImage } from '../helpers/registry.js';
 
@@ -125,7 +125,7 @@ describe('pullImage', () => {
   it('refuses a destination that already holds files', async () => {
     await expect(
       pullImage({ ref: parseReference(`${registry.host}/pull/signed:1`), client: client(), outDir: signed.layoutDir, verify: requireSignature }),
-    ).rejects.toMatchObject({ code: 'LAYOUT_INVALID' });
+    ).rejects.toMatchObject({ code: 'BAD_OPTION', exitStatus: 2 });
   });
 });
 

@@ -9,7 +9,7 @@ import type { Index, Manifest } from '../../src/oci/types.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { pushImage, type PushProgress } from '../../src/registry/push.js';
-import { parseReference, referrersTag } from '../../src/registry/reference.js';
+import { parseReference, referrersTag } from '../../src/oci/reference.js';
 import {
   randomLayer,
   skopeo,

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { UsageError, VerifyError } from '../../errors.js';
 import { verifyLayout, type VerifyReport } from '../../sign/verify-layout.js';
 import { pullImage } from '../../registry/pull.js';
-import { parseReference } from '../../registry/reference.js';
+import { DEFAULT_TAG, parseReference } from '../../oci/reference.js';
 import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 import { verificationKeysFromFiles } from './key-flags.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
@@ -18,8 +18,8 @@ async function verifyInRegistry(
   target: string,
   verify: (layoutDir: string, identity: string) => Promise<VerifyReport>,
 ): Promise<VerifyReport> {
-  const reference = parseReference(target);
-  const client = await registryClientFromFlags(ctx, reference.registry);
+  const reference = parseReference(target, { defaultTag: DEFAULT_TAG });
+  const client = await registryClientFromFlags(ctx, reference.registry, { command: 'verify' });
   const tmp = await mkdtemp(join(tmpdir(), 'imgfactory-verify-'));
   let report: VerifyReport | undefined;
   try {
