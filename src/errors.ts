@@ -186,10 +186,13 @@ export type RegistryErrorCode =
   | 'MANIFEST_PUT_FAILED'
   | 'REFERENCE_INVALID'
   | 'INSECURE_NOT_ALLOWED'
-  | 'CREDENTIALS_UNAVAILABLE';
+  | 'CREDENTIALS_UNAVAILABLE'
+  | 'REGISTRY_INTERRUPTED'
+  | 'REGISTRY_PORT_IN_USE';
 export class RegistryError extends ImgfactoryError<RegistryErrorCode> {
   get exitStatus(): ExitStatus {
     if (this.code === 'BLOB_DIGEST_MISMATCH') return ExitStatus.verificationFailed;
+    if (this.code === 'REGISTRY_INTERRUPTED') return ExitStatus.interrupted;
     if (this.code === 'REFERENCE_INVALID' || this.code === 'INSECURE_NOT_ALLOWED') return ExitStatus.usage;
     return ExitStatus.network;
   }

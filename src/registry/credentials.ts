@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ExecError, RegistryError } from '../errors.js';
 import { run } from '../exec.js';
-import { DEFAULT_REGISTRY } from './reference.js';
+import { DEFAULT_REGISTRY } from '../oci/reference.js';
 
 export interface Credentials {
   /** `<token>` marks an identity (refresh) token, as Docker credential helpers do. */

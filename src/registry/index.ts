@@ -1,5 +1,4 @@
 /** Registry push/pull: the OCI distribution client, credentials, lookaside signatures, local registry. */
-export * from './reference.js';
 export * from './challenge.js';
 export * from './credentials.js';
 export * from './retry.js';

@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExecError } from '../errors.js';
+import { ExecError, RegistryError } from '../errors.js';
 import { run, stderrTail } from '../exec.js';
 import { caDispatcher } from './tls.js';
 
@@ -61,6 +61,26 @@ async function freeLoopbackPort(): Promise<number> {
   });
 }
 
+/**
+ * Fail early and clearly when the port is taken: otherwise the readiness probe could be
+ * answered by whatever already listens there, and a dead registry would be reported as running.
+ */
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE' || e.code === 'EACCES'
+          ? new RegistryError('REGISTRY_PORT_IN_USE', `127.0.0.1:${port}: ${e.code === 'EACCES' ? 'not allowed to listen on this port' : 'the port is already in use'}`, {
+              details: { port },
+            })
+          : e,
+      ),
+    );
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+}
+
 /** A CA and a server certificate for 127.0.0.1/localhost, made with openssl. */
 async function generateTls(dir: string): Promise<{ caFile: string; certFile: string; keyFile: string; certDir: string }> {
   await mkdir(dir, { recursive: true });
@@ -97,6 +117,7 @@ async function htpasswdLine(user: string, password: string): Promise<string> {
 }
 
 export async function startLocalRegistry(options: LocalRegistryOptions = {}): Promise<LocalRegistry> {
+  if (options.port !== undefined) await assertPortFree(options.port);
   const workDir = await mkdtemp(join(tmpdir(), 'imgfactory-registry-'));
   try {
     const storageDir = options.storageDir ?? join(workDir, 'storage');
@@ -158,14 +179,18 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       proc = state;
       const deadline = Date.now() + READY_TIMEOUT_MS;
       for (;;) {
-        if (state.exited) {
-          throw new ExecError('COMMAND_FAILED', `docker-registry exited during startup: ${stderrTail(lines.join('\n'), 3)}`);
-        }
+        if (state.exited) throw startupFailure();
         try {
           const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000), ...(dispatcher ? { dispatcher } : {}) });
           await res.body?.cancel();
-          if (res.status === 200 || res.status === 401) return;
-        } catch {
+          if (res.status === 200 || res.status === 401) {
+            // Something answered; make sure it is our process (a bind failure ends it at once).
+            await new Promise((r) => setTimeout(r, 150));
+            if (state.exited) throw startupFailure();
+            return;
+          }
+        } catch (e) {
+          if (e instanceof ExecError || e instanceof RegistryError) throw e;
           // Not listening yet.
         }
         if (Date.now() > deadline) {
@@ -176,6 +201,14 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
         await new Promise((r) => setTimeout(r, 100));
       }
     };
+
+    function startupFailure(): Error {
+      const log = lines.join('\n');
+      if (/address already in use/i.test(log)) {
+        return new RegistryError('REGISTRY_PORT_IN_USE', `${host}: the port is already in use`, { details: { port } });
+      }
+      return new ExecError('COMMAND_FAILED', `docker-registry exited during startup: ${stderrTail(log, 3)}`);
+    }
 
     const kill = async () => {
       const p = proc;

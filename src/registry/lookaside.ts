@@ -8,21 +8,21 @@ import type { Digest } from '../oci/digest.js';
 import { lookasideSignaturePath, writeLookaside } from '../sign/lookaside.js';
 import { Layout } from '../oci/layout.js';
 import { readLayoutSignatures, SIGNATURE_IDENTITY } from '../sign/sign-layout.js';
-import { formatReference, parseReference, sameNamedTag, type Reference } from './reference.js';
+import { matchesRepoDigestOrExact, referenceString, repositoryName, withTag, type ImageReference } from '../oci/reference.js';
 
 /** The annotation naming the reference a signature layer signs (defined by the sign module). */
 export const SIGNATURE_IDENTITY_ANNOTATION = SIGNATURE_IDENTITY;
 
 /** `<path>@sha256=<hex>/signature-<index>` (index from 1), relative to the lookaside base. Pure. */
-export function lookasidePath(ref: Pick<Reference, 'registry' | 'repository'>, manifestDigest: Digest, index: number): string {
+export function lookasidePath(ref: Pick<ImageReference, 'registry' | 'repository'>, manifestDigest: Digest, index: number): string {
   if (!Number.isInteger(index) || index < 1) throw new RangeError(`signature index starts at 1, got ${index}`);
-  return lookasideSignaturePath(`${ref.registry}/${ref.repository}`, manifestDigest, index);
+  return lookasideSignaturePath(repositoryName(ref), manifestDigest, index);
 }
 
 export interface WriteLookasideFromLayoutOptions {
   readonly layoutDir: string;
   readonly lookasideDir: string;
-  readonly targets: readonly Reference[];
+  readonly targets: readonly ImageReference[];
   /** The image's tag in the layout, when it holds several. */
   readonly ref?: string;
 }
@@ -44,12 +44,14 @@ export async function writeLookasideFromLayout(options: WriteLookasideFromLayout
   const unsigned: string[] = [];
   const byRepository = new Map<string, Uint8Array[]>();
   for (const target of options.targets) {
-    const matching = signatures.filter((s) => sameNamedTag(parseReference(s.identity), target));
+    // containers/image's rule: a tag must be signed exactly; a digest reference needs the repository.
+    const intended = referenceString(target.tag !== undefined ? withTag(target, target.tag) : target);
+    const matching = signatures.filter((s) => matchesRepoDigestOrExact(intended, s.identity));
     if (matching.length === 0) {
-      unsigned.push(formatReference(target));
+      unsigned.push(referenceString(target));
       continue;
     }
-    const repository = `${target.registry}/${target.repository}`;
+    const repository = repositoryName(target);
     byRepository.set(repository, [...(byRepository.get(repository) ?? []), ...matching.map((s) => s.signature)]);
   }
   const written: string[] = [];

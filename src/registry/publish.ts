@@ -8,14 +8,14 @@ import { resolveCredentials } from './credentials.js';
 import { createRegistryClient, type RegistryClient, type RegistryProgress } from './client.js';
 import { writeLookasideFromLayout, type WriteLookasideFromLayoutResult } from './lookaside.js';
 import { pushImage, type PushProgress, type PushResult } from './push.js';
-import { parseReference, type Reference } from './reference.js';
+import { DEFAULT_TAG, parseReference, type ImageReference } from '../oci/reference.js';
 import type { RetryPolicy } from './retry.js';
 
 export interface PublishImageOptions {
   readonly layoutDir: string;
   readonly ref?: string;
   /** References as typed (`127.0.0.1:5000/base/debian-minimal:12`) or parsed. */
-  readonly targets: readonly (string | Reference)[];
+  readonly targets: readonly (string | ImageReference)[];
   /** The environment, read once by the caller (credentials, DOCKER_CONFIG, HOME). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly insecure?: boolean;
@@ -30,6 +30,8 @@ export interface PublishImageOptions {
   readonly chunkSize?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly onProgress?: (event: PushProgress | RegistryProgress) => void;
+  /** Ctrl-C: stops every transfer; no tag moves once it has fired. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PublishImageResult extends PushResult {
@@ -37,7 +39,7 @@ export interface PublishImageResult extends PushResult {
 }
 
 export async function publishImage(options: PublishImageOptions): Promise<PublishImageResult> {
-  const targets = options.targets.map((t) => (typeof t === 'string' ? parseReference(t) : t));
+  const targets = options.targets.map((t) => (typeof t === 'string' ? parseReference(t, { defaultTag: DEFAULT_TAG }) : t));
   const clients = new Map<string, RegistryClient>();
   for (const registry of new Set(targets.map((t) => t.registry))) {
     const credentials =
@@ -53,6 +55,7 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
         ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
         ...(options.retry ? { retry: options.retry } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       }),
     );
   }
@@ -68,6 +71,7 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
     client: (registry) => clients.get(registry)!,
     ...(options.mountFrom ? { mountFrom: options.mountFrom } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   return { ...result, ...(lookaside ? { lookaside } : {}) };
 }

@@ -5,12 +5,14 @@
  * everything. A failure anywhere before that leaves no tag pointing at a partial image.
  */
 import { RegistryError } from '../errors.js';
+import { checkSources } from './blob-upload.js';
+import { throwIfAborted } from './retrying.js';
 import { canonicalJson } from '../oci/json.js';
 import { MediaType } from '../oci/mediatypes.js';
 import type { Digest } from '../oci/digest.js';
 import type { RegistryClient } from './client.js';
 import { attachmentBlobs, readImageGraph, type GraphBlob, type GraphManifest } from './image-graph.js';
-import { formatReference, parseReference, referrersTag, type Reference } from './reference.js';
+import { parseReference, referenceString, referrersTag, withDigest, withTag, type ImageReference } from '../oci/reference.js';
 import { mergeReferrers, parseReferrersIndex, referrerDescriptor } from './referrers.js';
 
 export type PushProgress =
@@ -30,12 +32,14 @@ export interface PushImageOptions {
   /** The image's tag in the layout (`org.opencontainers.image.ref.name`); optional when it holds one image. */
   readonly ref?: string;
   /** Where to push; several repositories and registries are fine. */
-  readonly targets: readonly Reference[];
+  readonly targets: readonly ImageReference[];
   /** One client, or one per registry. */
   readonly client: RegistryClient | ((registry: string) => RegistryClient);
   /** Repositories (same registry as the target) that may already hold the base layers. */
   readonly mountFrom?: readonly string[];
   readonly onProgress?: (event: PushProgress) => void;
+  /** Checked before the tags move: once it fires, no tag moves. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PushResult {
@@ -126,13 +130,16 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const root = graph.root;
   for (const t of targets) {
     if (t.digest !== undefined && t.digest !== root.digest) {
-      throw new RegistryError('REFERENCE_INVALID', `${formatReference(t)}: the image in ${layoutDir} is ${root.digest}`);
+      throw new RegistryError('REFERENCE_INVALID', `${referenceString(t)}: the image in ${layoutDir} is ${root.digest}`);
     }
   }
 
   // One content push per repository, however many tags point into it.
   const repositories = new Map<string, { registry: string; repository: string }>();
   for (const t of targets) repositories.set(`${t.registry}/${t.repository}`, { registry: t.registry, repository: t.repository });
+
+  // Push uploads only what it has hashed: every blob is proven before the first request.
+  await checkSources([...graph.blobs, ...attachmentBlobs(graph.attachments)]);
 
   const counters: Counters = { uploaded: 0, skipped: 0, mounted: 0, bytes: 0 };
   let attachmentsPushed = 0;
@@ -187,15 +194,7 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
     done.set(registry, [...(done.get(registry) ?? []), repository]);
   }
 
-  const tagged: string[] = [];
-  for (const t of targets) {
-    if (t.tag !== undefined) {
-      await clientFor(t.registry).putManifest(t.repository, t.tag, root.bytes, root.mediaType);
-      progress({ type: 'tag', reference: formatReference({ registry: t.registry, repository: t.repository, tag: t.tag }), digest: root.digest });
-    }
-    tagged.push(formatReference({ registry: t.registry, repository: t.repository, ...(t.tag !== undefined ? { tag: t.tag } : { digest: root.digest }) }));
-  }
-
+  const tagged = await moveTags(clientFor, targets, root, progress, options.signal);
   return {
     manifestDigest: root.digest,
     mediaType: root.mediaType,
@@ -206,4 +205,43 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
     attachmentsPushed,
     tagged,
   };
+}
+
+/**
+ * Point every requested tag at the image, or none: once the first tag moves, an interrupt no
+ * longer stops the (short) loop, and if the registry refuses one tag, those already moved are
+ * put back to the manifest they held before. (A tag that did not exist before cannot be
+ * removed again through the distribution API; it then names the complete, pushed image.)
+ */
+async function moveTags(
+  clientFor: (registry: string) => RegistryClient,
+  targets: readonly ImageReference[],
+  root: GraphManifest,
+  progress: (e: PushProgress) => void,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const tagTargets = targets.filter((t) => t.tag !== undefined).map((t) => withTag(t, t.tag!));
+  const before = new Map<string, Awaited<ReturnType<RegistryClient['findManifest']>>>();
+  for (const t of tagTargets) before.set(referenceString(t), await clientFor(t.registry).findManifest(t.repository, t.tag!));
+  throwIfAborted(signal, 'push');
+  const moved: ImageReference[] = [];
+  try {
+    for (const t of tagTargets) {
+      const previous = before.get(referenceString(t));
+      if (previous?.digest !== root.digest) await clientFor(t.registry).putManifest(t.repository, t.tag!, root.bytes, root.mediaType, { interruptible: false });
+      moved.push(t);
+      progress({ type: 'tag', reference: referenceString(t), digest: root.digest });
+    }
+  } catch (e) {
+    for (const t of moved) {
+      const previous = before.get(referenceString(t));
+      if (previous && previous.digest !== root.digest) {
+        await clientFor(t.registry)
+          .putManifest(t.repository, t.tag!, previous.bytes, previous.mediaType, { interruptible: false })
+          .catch(() => {});
+      }
+    }
+    throw e;
+  }
+  return targets.map((t) => referenceString(t.tag !== undefined ? withTag(t, t.tag) : withDigest(t, root.digest)));
 }

@@ -1,5 +1,4 @@
 /** Image signing (containers/image simple signing), lookaside storage and consumer policy. */
-export * from './docker-reference.js';
 export * from './payload.js';
 export * from './simple-signing.js';
 export * from './lookaside.js';

@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { SignError } from '../errors.js';
 import { isDigest, digestHex, type Digest } from '../oci/digest.js';
-import { parseDockerReference, referenceName, tryParseDockerReference } from './docker-reference.js';
+import { parseReference, repositoryName, tryParseReference } from '../oci/reference.js';
 
 /** Path of the signature directory, relative to the lookaside base. Pure. */
 export function lookasideDirectory(repository: string, manifestDigest: Digest): string {
-  const ref = tryParseDockerReference(repository);
+  const ref = tryParseReference(repository);
   if (!ref) throw new SignError('IDENTITY_INVALID', `${repository}: not a docker repository reference`);
   if (!isDigest(manifestDigest)) throw new TypeError(`not a sha256 digest: ${manifestDigest}`);
-  return `${ref.path}@sha256=${digestHex(manifestDigest)}`;
+  return `${ref.repository}@sha256=${digestHex(manifestDigest)}`;
 }
 
 /** Relative path of the N-th (1-based) signature. Pure. */
@@ -76,7 +76,7 @@ export function signaturesByRepository(
 ): Map<string, Uint8Array[]> {
   const out = new Map<string, Uint8Array[]>();
   for (const s of signatures) {
-    const repo = referenceName(parseDockerReference(s.identity));
+    const repo = repositoryName(parseReference(s.identity));
     out.set(repo, [...(out.get(repo) ?? []), s.signature]);
   }
   return out;

@@ -8,7 +8,7 @@ import type { Digest } from '../oci/digest.js';
 import { Layout } from '../oci/layout.js';
 import { MediaType } from '../oci/mediatypes.js';
 import type { Descriptor } from '../oci/types.js';
-import { isNameOnly, referenceString, tryParseDockerReference } from './docker-reference.js';
+import { isNameOnly, referenceString, tryParseReference } from '../oci/reference.js';
 import type { SigningKey } from '../pgp/keys.js';
 import { buildSignaturePayload } from './payload.js';
 import { signPayload } from './simple-signing.js';
@@ -22,7 +22,7 @@ export const SIGNATURE_IDENTITY = 'dev.imgfactory.signature.identity';
  * A bare repository is refused: containers/image never accepts a signature without a tag or digest.
  */
 export function normalizeIdentity(identity: string): string {
-  const ref = tryParseDockerReference(identity);
+  const ref = tryParseReference(identity);
   if (!ref) throw new SignError('IDENTITY_INVALID', `${identity}: not a docker reference (registry/repository:tag)`);
   if (isNameOnly(ref)) throw new SignError('IDENTITY_INVALID', `${identity}: an identity needs a tag or digest`);
   return referenceString(ref);

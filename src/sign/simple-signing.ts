@@ -5,7 +5,7 @@
  */
 import * as openpgp from 'openpgp';
 import { SignError, VerifyError } from '../errors.js';
-import { matchesRepoDigestOrExact } from './docker-reference.js';
+import { matchesRepoDigestOrExact } from '../oci/reference.js';
 import type { SigningKey, VerificationKey } from '../pgp/keys.js';
 import { parseSignaturePayload, type SignaturePayload } from './payload.js';
 import { judgeSignature, type VerificationResult } from '../pgp/trust.js';

@@ -26,6 +26,11 @@ export interface VerifyLayoutOptions {
   readonly tag?: string;
   /** Check the signature only (no SBOM or provenance required); blobs are still hashed. */
   readonly signatureOnly?: boolean;
+  /**
+   * Pull's trust-before-bulk step: only the manifests have been fetched, so configs and layers
+   * are not looked for yet (the manifests still are checked). The final verify hashes them all.
+   */
+  readonly blobsNotYetFetched?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -54,10 +59,13 @@ export async function verifyLayout(options: VerifyLayoutOptions): Promise<Verify
   // A signature vouches for the manifest digest, and through it for every blob: check them all
   // before reporting anything as verified.
   let blobsChecked = 1;
-  const platforms = await layout.platformImages(image);
-  for (const p of platforms) {
-    await layout.checkImageBlobs(p, options.signal);
-    blobsChecked += (p.descriptor === image ? 0 : 1) + 1 + p.manifest.layers.length;
+  if (options.blobsNotYetFetched) {
+    await layout.readDocument(image);
+  } else {
+    for (const p of await layout.platformImages(image)) {
+      await layout.checkImageBlobs(p, options.signal);
+      blobsChecked += (p.descriptor === image ? 0 : 1) + 1 + p.manifest.layers.length;
+    }
   }
   const signatures = await verifySignatures(layout, image.digest, options);
   if (options.signatureOnly) return { manifestDigest: image.digest, blobsChecked, signatures };

@@ -10,7 +10,7 @@ import { createRegistryClient } from '../../src/registry/client.js';
 import { basicCredentials } from '../../src/registry/credentials.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { pushImage } from '../../src/registry/push.js';
-import { parseReference } from '../../src/registry/reference.js';
+import { parseReference } from '../../src/oci/reference.js';
 import { runCli } from '../helpers/cli.js';
 import { randomLayer, skopeo, startTestRegistry, tlsArgs, writeTestAttachments, writeTestImage, testDir, type TestImage } from '../helpers/registry.js';
 

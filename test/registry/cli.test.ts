@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { lookasidePath } from '../../src/registry/lookaside.js';
-import { parseReference } from '../../src/registry/reference.js';
+import { parseReference } from '../../src/oci/reference.js';
 import { runCli } from '../helpers/cli.js';
 import { randomLayer, skopeo, writeTestAttachments, writeTestImage, testDir } from '../helpers/registry.js';
 

@@ -10,7 +10,7 @@ import { digestHex } from '../../src/oci/digest.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { lookasidePath, writeLookasideFromLayout } from '../../src/registry/lookaside.js';
 import { startLookasideServer } from '../../src/registry/lookaside-server.js';
-import { parseReference } from '../../src/registry/reference.js';
+import { parseReference } from '../../src/oci/reference.js';
 import { randomLayer, skopeo, startTestRegistry, writeTestAttachments, writeTestImage, testDir, type TestImage } from '../helpers/registry.js';
 
 let registry: LocalRegistry;

@@ -12,7 +12,7 @@ import { createRegistryClient } from '../../src/registry/client.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { pullImage, type PullVerifyContext } from '../../src/registry/pull.js';
 import { pushImage } from '../../src/registry/push.js';
-import { parseReference, referrersTag } from '../../src/registry/reference.js';
+import { parseReference, referrersTag } from '../../src/oci/reference.js';
 import { runCli } from '../helpers/cli.js';
 import { randomLayer, startTestRegistry, writeTestAttachments, writeTestImage, testDir, type TestImage } from '../helpers/registry.js';
 

@@ -9,10 +9,11 @@ import type { Index, Manifest } from '../../src/oci/types.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { pushImage, type PushProgress } from '../../src/registry/push.js';
-import { parseReference, referrersTag } from '../../src/registry/reference.js';
+import { parseReference, referrersTag } from '../../src/oci/reference.js';
 import {
   randomLayer,
   skopeo,
+  startFaultProxy,
   startTestRegistry,
   tlsArgs,
   writeTestAttachments,
@@ -179,5 +180,29 @@ describe('pushImage', () => {
       pushImage({ layoutDir: img.layoutDir, targets: [parseReference(`${registry.host}/tampered/x:1`)], client: client() }),
     ).rejects.toMatchObject({ code: 'LAYOUT_BLOB_CORRUPT' });
     expect(await client().listTags('tampered/x')).toEqual([]);
+  });
+
+  it('several tags move together: when the registry refuses one, the tags already moved are put back', async () => {
+    const old = await writeTestImage(join(dir, 'tags-old'), { tag: 'x', layers: [await randomLayer(3000)] });
+    const fresh = await writeTestImage(join(dir, 'tags-new'), { tag: 'x', layers: [await randomLayer(3000)] });
+    await pushImage({ layoutDir: old.layoutDir, targets: [parseReference(`${registry.host}/tags/app:1`), parseReference(`${registry.host}/tags/app:2`)], client: client() });
+    const proxy = await startFaultProxy(Number(registry.host.split(':')[1]), [
+      { match: (m, p) => m === 'PUT' && p.endsWith('/manifests/2'), times: 100, status: 400 },
+    ]);
+    try {
+      const via = createRegistryClient({ registry: proxy.host, insecure: true, retry: { attempts: 2, baseDelayMs: 1 } });
+      const e = await pushImage({
+        layoutDir: fresh.layoutDir,
+        targets: [parseReference(`${proxy.host}/tags/app:1`), parseReference(`${proxy.host}/tags/app:2`)],
+        client: via,
+      }).catch((x: unknown) => x);
+      expect((e as { code?: string }).code).toBe('MANIFEST_PUT_FAILED');
+      // Tag 1 was moved to the new image first, then put back.
+      expect(proxy.seen.filter((x) => x.method === 'PUT' && x.path.endsWith('/manifests/1')).length).toBe(2);
+    } finally {
+      await proxy.stop();
+    }
+    expect((await client().getManifest('tags/app', '1')).digest).toBe(old.manifest.digest);
+    expect((await client().getManifest('tags/app', '2')).digest).toBe(old.manifest.digest);
   });
 });

@@ -6,7 +6,7 @@ import { sha256Digest } from '../../src/oci/digest.js';
 import { createRegistryClient, type RegistryProgress } from '../../src/registry/client.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { pushImage, type PushProgress } from '../../src/registry/push.js';
-import { parseReference } from '../../src/registry/reference.js';
+import { parseReference } from '../../src/oci/reference.js';
 import {
   randomLayer,
   rawLayer,

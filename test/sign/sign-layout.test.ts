@@ -5,7 +5,7 @@ import { sha256Digest } from '../../src/oci/digest.js';
 import { ATTACHMENT, Layout } from '../../src/oci/layout.js';
 import { parseManifest } from '../../src/oci/document.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
-import { DEFAULT_DOMAIN } from '../../src/sign/docker-reference.js';
+import { DEFAULT_REGISTRY as DEFAULT_DOMAIN } from '../../src/oci/reference.js';
 import { readVerificationKeys } from '../../src/pgp/keys.js';
 import { lookasideSignaturePath, signaturesByRepository, writeLookaside } from '../../src/sign/lookaside.js';
 import { readLayoutSignatures, SIGNATURE_IDENTITY, signLayout } from '../../src/sign/sign-layout.js';

@@ -202,9 +202,11 @@ Options:
             ...(lookasideDir ? { lookasideDir: resolve(ctx.cwd, lookasideDir) } : {}),
             ...(caFile ? { caFile: resolve(ctx.cwd, caFile) } : {}),
             ...(boolOpt(ctx, 'insecure') ? { insecure: true } : {}),
+            signal,
+            // Its own stage name: these lines come from the push, not from whatever ran last.
             onProgress: (e) => {
               const line = formatRegistryProgress(e);
-              if (line !== undefined) progress.info(line);
+              if (line !== undefined) progress.stage('push', line);
             },
           })
         : [];

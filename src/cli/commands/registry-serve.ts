@@ -34,7 +34,9 @@ Options:
   --password-file <f>    ... with the password in this file
   --port <n>             registry port (default: a free one)
   --storage-dir <dir>    keep the registry's storage there
-  --lookaside-dir <dir>  directory to serve as the lookaside store (default: a temporary one)`,
+  --lookaside-dir <dir>  directory to serve as the lookaside store (default: a temporary one)
+
+Fails (exit 5) when the port is already in use, and removes what it created.`,
   options: {
     tls: { type: 'boolean' },
     user: { type: 'string' },
@@ -63,20 +65,29 @@ Options:
     }
     const storage = stringOpt(ctx, 'storage-dir');
     const lookasideOpt = stringOpt(ctx, 'lookaside-dir');
+    // What this command creates is removed again if it cannot start (a busy port, say).
+    const created: string[] = [];
+    const createDir = async (dir: string) => {
+      const first = await mkdir(dir, { recursive: true });
+      if (first !== undefined) created.push(first);
+    };
     const lookasideDir = lookasideOpt ? resolve(ctx.cwd, lookasideOpt) : await mkdtemp(join(tmpdir(), 'imgfactory-lookaside-'));
-    await mkdir(lookasideDir, { recursive: true });
-
-    const registry = await startLocalRegistry({
-      ...(boolOpt(ctx, 'tls') ? { tls: true } : {}),
-      ...(user && password ? { auth: { user, password } } : {}),
-      ...(storage ? { storageDir: resolve(ctx.cwd, storage) } : {}),
-      ...(port ? { port } : {}),
-    });
+    if (!lookasideOpt) created.push(lookasideDir);
+    let registry;
     let lookaside;
     try {
+      await createDir(lookasideDir);
+      if (storage) await createDir(resolve(ctx.cwd, storage));
+      registry = await startLocalRegistry({
+        ...(boolOpt(ctx, 'tls') ? { tls: true } : {}),
+        ...(user && password ? { auth: { user, password } } : {}),
+        ...(storage ? { storageDir: resolve(ctx.cwd, storage) } : {}),
+        ...(port ? { port } : {}),
+      });
       lookaside = await startLookasideServer(lookasideDir);
     } catch (e) {
-      await registry.stop();
+      await registry?.stop();
+      for (const dir of created.reverse()) await rm(dir, { recursive: true, force: true });
       throw e;
     }
     const info = {

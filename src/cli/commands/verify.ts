@@ -5,7 +5,7 @@ import { ExitStatus, isImgfactoryError, UsageError } from '../../errors.js';
 import { Layout } from '../../oci/layout.js';
 import { verifyLayout, type VerifyReport } from '../../verify/verify-layout.js';
 import { pullImage } from '../../registry/pull.js';
-import { parseReference } from '../../registry/reference.js';
+import { DEFAULT_TAG, parseReference } from '../../oci/reference.js';
 import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 import { verificationKeysFromFiles } from './key-flags.js';
 import { imageSource } from './image-source.js';
@@ -20,8 +20,8 @@ async function verifyInRegistry(
   target: string,
   verify: (layoutDir: string, identity: string) => Promise<VerifyReport>,
 ): Promise<VerifyReport> {
-  const reference = parseReference(target);
-  const client = await registryClientFromFlags(ctx, reference.registry);
+  const reference = parseReference(target, { defaultTag: DEFAULT_TAG });
+  const client = await registryClientFromFlags(ctx, reference.registry, { command: 'verify' });
   const tmp = await mkdtemp(join(tmpdir(), 'imgfactory-verify-'));
   let report: VerifyReport | undefined;
   try {
