@@ -82,7 +82,7 @@ describe('push uploads only what it has hashed', () => {
     await writeFile(file, bytes);
     const r = await runCli(['push', image.layoutDir, `${registry.host}/faults/flip:1`, `${registry.host}/faults/flip:2`, '--insecure', '--debug'], { env: env() });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('[BLOB_DIGEST_MISMATCH]');
+    expect(r.stderr).toContain('[LAYOUT_BLOB_CORRUPT]');
     await nothingUploaded('faults/flip', image);
     expect(await client().hasBlob('faults/flip', image.config.digest)).toBe(false);
   });
@@ -126,7 +126,8 @@ describe('pull onto a full disk', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
     try {
       const r = await runCli(['pull', `${registry.host}/faults/full:1`, '--key', keyFile, '--out', join(small, 'out'), '--insecure', '--debug'], { env: env() });
-      expect(r.status).toBe(2);
+      expect(r.status).toBe(4);
+      expect(r.stderr).toContain('[DISK_FULL]');
       expect(r.stderr).toContain('ENOSPC');
       expect(errorLines(r.stderr)).toHaveLength(1);
       expect(await readdir(small)).toEqual([]);

@@ -206,7 +206,7 @@ describe('pull by digest (containers/image identity rule)', () => {
     await signLayout({ layout: await Layout.open(signed.layoutDir), key: key.signing, identities: [`${registry.host}/digest/img:7`], creator: 'test', now: new Date() });
     await pushImage({ layoutDir: signed.layoutDir, targets: [parseReference(`${registry.host}/digest/img:7`), parseReference(`${registry.host}/digest/copy:7`)], client: direct() });
     const signatureOnly = async (layoutDir: string, ctx: PullVerifyContext) => {
-      await verifyLayout({ layout: await Layout.open(layoutDir), keys, identity: ctx.identity, signatureOnly: true });
+      await verifyLayout({ layout: await Layout.open(layoutDir), keys, identity: ctx.identity, signatureOnly: true, blobsNotYetFetched: true });
     };
     const byDigest = parseReference(`${registry.host}/digest/img@${signed.manifest.digest}`);
     let identity = '';
