@@ -20,7 +20,8 @@ const PURE = [
   'image/config.ts', 'image/manifest.ts',
   'sign/docker-reference.ts', 'sign/payload.ts', 'sign/strict-json.ts',
   'provenance/purl.ts', 'provenance/statement.ts', 'provenance/spdx.ts', 'provenance/cyclonedx.ts',
-  'registry/reference.ts', 'registry/challenge.ts',
+  'registry/reference.ts', 'registry/challenge.ts', 'registry/retry.ts',
+  'github/check-report.ts', 'github/markdown.ts', 'github/issue-plan.ts', 'github/rate-limit.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [
