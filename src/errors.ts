@@ -183,10 +183,12 @@ export type GithubErrorCode =
   | 'GITHUB_RATE_LIMITED'
   | 'GITHUB_LABEL_NOT_SET'
   | 'GITHUB_UNREACHABLE'
-  | 'GITHUB_PROTOCOL';
+  | 'GITHUB_PROTOCOL'
+  | 'REPORT_INTERRUPTED';
 /** Reporting to GitHub: what the user must fix locally exits 2, anything the API or network said exits 5. */
 export class GithubError extends ImgfactoryError<GithubErrorCode> {
   get exitStatus(): ExitStatus {
+    if (this.code === 'REPORT_INTERRUPTED') return ExitStatus.interrupted;
     return ['GITHUB_TOKEN_MISSING', 'GITHUB_REPOSITORY_INVALID', 'CHECK_REPORT_INVALID', 'SUMMARY_UNWRITABLE'].includes(this.code)
       ? ExitStatus.usage
       : ExitStatus.network;

@@ -65,6 +65,10 @@ function githubMessage(data: unknown): string | undefined {
   return typeof m === 'string' ? m.split('\n')[0]!.slice(0, 300) : undefined;
 }
 
+function interrupted(route: string): GithubError {
+  return new GithubError('REPORT_INTERRUPTED', `interrupted during ${route}`, { details: { route } });
+}
+
 export function createGithubClient(options: GithubClientOptions): GithubClient {
   const { token } = options;
   const now = options.now ?? Date.now;
@@ -95,7 +99,7 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
         options.debug?.(redact(`github: ${route} → ${response.status}`, token));
         return response;
       } catch (e) {
-        if (options.signal?.aborted) throw options.signal.reason ?? e;
+        if (options.signal?.aborted) throw interrupted(route);
         if (!isHttpError(e)) throw e;
         const status = e.status;
         const headers = e.response?.headers ?? {};
@@ -115,7 +119,9 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
             );
           }
           options.progress?.(`github: rate limited on ${route}, waiting ${Math.ceil(waitMs / 1000)} s`);
-          await sleep(waitMs, undefined, options.signal === undefined ? {} : { signal: options.signal });
+          await sleep(waitMs, undefined, options.signal === undefined ? {} : { signal: options.signal }).catch(() => {
+            throw interrupted(route);
+          });
           continue;
         }
         if (e.response === undefined) {

@@ -258,6 +258,28 @@ describe('imgfactory report', () => {
     });
   });
 
+  it('refuses to go on when GitHub drops the label (the next run could not find the issue)', async () => {
+    await api.close();
+    api = await startGithubApi({ token: TOKEN, owner: OWNER, repo: REPO, dropLabels: true });
+    const r = await report(['--from', await writeReport(dir, 'check.json', securityUpdates), '--debug']);
+    expect(r.status).toBe(5);
+    expect(r.stderr).toContain('[GITHUB_LABEL_NOT_SET]');
+  });
+
+  it('an interrupt during a rate-limit wait stops at once with REPORT_INTERRUPTED (exit 130)', async () => {
+    api.rateLimitNext({ status: 403, retryAfter: 30 });
+    const controller = new AbortController();
+    const check = await readCheckReports([await writeReport(dir, 'check.json', securityUpdates)]);
+    const client = createGithubClient({ token: TOKEN, baseUrl: api.url, signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('SIGINT')), 200);
+    const started = Date.now();
+    await expect(
+      reportToGithub({ report: check, repository: { owner: OWNER, repo: REPO }, client, dryRun: false, signal: controller.signal }),
+    ).rejects.toMatchObject({ code: 'REPORT_INTERRUPTED', exitStatus: 130 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(writes()).toEqual([]);
+  });
+
   it('never prints the token, on success, on errors, or with --debug', async () => {
     const check = await writeReport(dir, 'check.json', securityUpdates);
     await report(['--from', check, '--debug']);
@@ -270,6 +292,12 @@ describe('imgfactory report', () => {
     await report(['--from', check, '--debug']);
     await report(['--from', check, '--debug', '--repo', 'acme/elsewhere']);
     await report(['--from', check, '--debug'], { GITHUB_API_URL: 'http://127.0.0.1:9' });
+    // A server (or proxy) that quotes the credentials back in its error message.
+    await api.close();
+    api = await startGithubApi({ token: TOKEN, owner: OWNER, repo: REPO, echoCredentials: true });
+    const echoed = await report(['--from', check, '--debug', '--repo', 'acme/elsewhere']);
+    expect(echoed.status).toBe(5);
+    expect(echoed.stderr).toContain('you sent "token ***"');
     // The server saw the token (so it really was sent) ...
     expect(api.requests.some((r) => r.headers.authorization === `token ${TOKEN}`)).toBe(true);
     // ... and nothing printed, written to the summary or posted to GitHub contains it.

@@ -114,7 +114,17 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export async function startGithubApi(options: { token: string; owner: string; repo: string }): Promise<GithubApiServer> {
+export interface GithubApiOptions {
+  readonly token: string;
+  readonly owner: string;
+  readonly repo: string;
+  /** Drop `labels` on issue creation, as GitHub does silently for a caller without push access. */
+  readonly dropLabels?: boolean;
+  /** Quote the request's Authorization header in error messages (a badly behaved proxy). */
+  readonly echoCredentials?: boolean;
+}
+
+export async function startGithubApi(options: GithubApiOptions): Promise<GithubApiServer> {
   const requests: RecordedRequest[] = [];
   const issues: Issue[] = [];
   const comments: IssueComment[] = [];
@@ -219,12 +229,13 @@ export async function startGithubApi(options: { token: string; owner: string; re
       }
 
       const auth = req.headers.authorization ?? '';
+      const echo = options.echoCredentials ? ` (you sent "${auth}")` : '';
       if (auth !== `token ${options.token}` && auth !== `Bearer ${options.token}`) {
-        error(res, 401, 'Bad credentials');
+        error(res, 401, `Bad credentials${echo}`);
         return;
       }
       if (!url.pathname.startsWith(`${repoPath}/`) && url.pathname !== repoPath) {
-        error(res, 404, 'Not Found');
+        error(res, 404, `Not Found${echo}`);
         return;
       }
       const rest = url.pathname.slice(repoPath.length);
@@ -236,7 +247,7 @@ export async function startGithubApi(options: { token: string; owner: string; re
         const issue = newIssue({
           title: input.title,
           body: typeof input.body === 'string' ? input.body : null,
-          labels: Array.isArray(input.labels) ? input.labels.map(String) : [],
+          labels: Array.isArray(input.labels) && !options.dropLabels ? input.labels.map(String) : [],
         });
         return sendJson(res, 201, issue, { location: issue.url });
       }

@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { createGithubClient, DEFAULT_API_URL } from '../../github/client.js';
-import { parseRepository } from '../../github/issue-plan.js';
+import type { CheckReport } from '../../github/check-report.js';
+import { parseRepository, type Repository } from '../../github/issue-plan.js';
 import { readCheckReports, reportToGithub } from '../../github/report.js';
-import { boolOpt, listOpt, printJson, stringOpt, type Command } from '../command.js';
+import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
+import { abortOnSignals } from './build.js';
 
 export const reportCommand: Command = {
   name: 'report',
@@ -33,7 +35,8 @@ Environment: GITHUB_TOKEN (needs issues: write), GITHUB_API_URL (default ${DEFAU
 GitHub Enterprise: https://<host>/api/v3), GITHUB_REPOSITORY, GITHUB_STEP_SUMMARY.
 
 Exit status: 0 reported; 2 no token, no repository or an invalid report; 5 the GitHub API
-refused or could not be reached (including a rate limit that asks to wait too long).`,
+refused or could not be reached (including a rate limit that asks to wait too long);
+130 interrupted.`,
   options: {
     from: { type: 'string', multiple: true },
     repo: { type: 'string' },
@@ -45,45 +48,59 @@ refused or could not be reached (including a rate limit that asks to wait too lo
     const dryRun = boolOpt(ctx, 'dry-run');
     const repository = parseRepository(stringOpt(ctx, 'repo') ?? ctx.env.GITHUB_REPOSITORY);
     const report = await readCheckReports(files.map((f) => resolve(ctx.cwd, f)));
-    const token = ctx.env.GITHUB_TOKEN;
-    const progress = (line: string) => ctx.io.err(line);
-    const client =
-      dryRun || token === undefined || token === ''
-        ? undefined
-        : createGithubClient({
-            token,
-            baseUrl: ctx.env.GITHUB_API_URL || DEFAULT_API_URL,
-            progress,
-            ...(ctx.values.debug === true ? { debug: progress } : {}),
-          });
-    const summaryFile = ctx.env.GITHUB_STEP_SUMMARY;
-    const result = await reportToGithub({
-      report,
-      repository,
-      dryRun,
-      progress,
-      ...(client === undefined ? {} : { client }),
-      ...(dryRun || !summaryFile ? {} : { summaryFile }),
-    });
-    if (ctx.json) {
-      printJson(ctx.io, result);
-      return 0;
+    const { signal, dispose } = abortOnSignals(ctx.io);
+    try {
+      return await send(ctx, { dryRun, repository, report, signal });
+    } finally {
+      dispose();
     }
-    if (dryRun) {
-      ctx.io.out(`dry run: nothing sent to ${result.repository}`);
-      for (const r of result.requests) {
-        ctx.io.out(`${r.method} ${r.path}${r.when === undefined ? '' : `   (when ${r.when})`}`);
-        if (Object.keys(r.body).length > 0) ctx.io.out(JSON.stringify(r.body, null, 2));
-      }
-      ctx.io.out(`job summary${summaryFile ? ` (would be appended to ${summaryFile})` : ''}:`);
-      ctx.io.out(result.summary);
-      return 0;
-    }
-    for (const image of result.images) {
-      const issue = image.issue === undefined ? '' : ` issue #${image.issue}`;
-      ctx.io.out(`${image.name}: ${image.status}${image.action === 'none' ? '' : `,${issue} ${image.action}`}`);
-    }
-    if (result.summaryFile === undefined) ctx.io.err('GITHUB_STEP_SUMMARY is not set: no job summary written');
-    return 0;
   },
 };
+
+async function send(
+  ctx: CommandContext,
+  { dryRun, repository, report, signal }: { dryRun: boolean; repository: Repository; report: CheckReport; signal: AbortSignal },
+): Promise<number> {
+  const token = ctx.env.GITHUB_TOKEN;
+  const progress = (line: string) => ctx.io.err(line);
+  const client =
+    dryRun || token === undefined || token === ''
+      ? undefined
+      : createGithubClient({
+          token,
+          baseUrl: ctx.env.GITHUB_API_URL || DEFAULT_API_URL,
+          progress,
+          signal,
+          ...(ctx.values.debug === true ? { debug: progress } : {}),
+        });
+  const summaryFile = ctx.env.GITHUB_STEP_SUMMARY;
+  const result = await reportToGithub({
+    report,
+    repository,
+    dryRun,
+    progress,
+    signal,
+    ...(client === undefined ? {} : { client }),
+    ...(dryRun || !summaryFile ? {} : { summaryFile }),
+  });
+  if (ctx.json) {
+    printJson(ctx.io, result);
+    return 0;
+  }
+  if (dryRun) {
+    ctx.io.out(`dry run: nothing sent to ${result.repository}`);
+    for (const r of result.requests) {
+      ctx.io.out(`${r.method} ${r.path}${r.when === undefined ? '' : `   (when ${r.when})`}`);
+      if (Object.keys(r.body).length > 0) ctx.io.out(JSON.stringify(r.body, null, 2));
+    }
+    ctx.io.out(`job summary${summaryFile ? ` (would be appended to ${summaryFile})` : ''}:`);
+    ctx.io.out(result.summary);
+    return 0;
+  }
+  for (const image of result.images) {
+    const issue = image.issue === undefined ? '' : ` issue #${image.issue}`;
+    ctx.io.out(`${image.name}: ${image.status}${image.action === 'none' ? '' : `,${issue} ${image.action}`}`);
+  }
+  if (result.summaryFile === undefined) ctx.io.err('GITHUB_STEP_SUMMARY is not set: no job summary written');
+  return 0;
+}
