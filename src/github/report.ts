@@ -139,9 +139,23 @@ export async function reportToGithub(options: ReportOptions): Promise<ReportResu
     return { repository: repoName, dryRun, images: [...outcomes.values()], requests: sent, summary };
   }
 
-  if (intents.length > 0) {
-    const client = options.client;
-    if (client === undefined) throw new GithubError('GITHUB_TOKEN_MISSING', 'no GitHub token: set GITHUB_TOKEN (or use --dry-run)');
+  const client = options.client;
+  if (intents.length > 0 && client === undefined) {
+    throw new GithubError('GITHUB_TOKEN_MISSING', 'no GitHub token: set GITHUB_TOKEN (or use --dry-run)');
+  }
+  // The summary first: it is local, so a failure to write it stops the report before anything
+  // is sent, and a GitHub failure afterwards still leaves the run's summary in place.
+  if (options.summaryFile !== undefined) {
+    try {
+      await appendFile(options.summaryFile, summary);
+    } catch (cause) {
+      throw new GithubError('SUMMARY_UNWRITABLE', `job summary ${options.summaryFile}: cannot append (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, {
+        details: { file: options.summaryFile },
+      });
+    }
+  }
+
+  if (intents.length > 0 && client !== undefined) {
     options.progress?.(`github: reading open "${ISSUE_LABEL}" issues of ${repoName}`);
     const open = await listOpenIssues(client, repository, options.signal);
     for (const intent of intents) {
@@ -168,15 +182,6 @@ export async function reportToGithub(options: ReportOptions): Promise<ReportResu
     }
   }
 
-  if (options.summaryFile !== undefined) {
-    try {
-      await appendFile(options.summaryFile, summary);
-    } catch (cause) {
-      throw new GithubError('SUMMARY_UNWRITABLE', `job summary ${options.summaryFile}: cannot append (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, {
-        details: { file: options.summaryFile },
-      });
-    }
-  }
   return {
     repository: repoName,
     dryRun,

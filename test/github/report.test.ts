@@ -177,6 +177,12 @@ describe('imgfactory report', () => {
     });
   });
 
+  it('writes the job summary even when GitHub then refuses', async () => {
+    const r = await report(['--from', await writeReport(dir, 'check.json', securityUpdates)], { GITHUB_TOKEN: 'ghs_wrong' });
+    expect(r.status).toBe(5);
+    expect(await readFile(summaryFile, 'utf8')).toContain('### debian-minimal: 2 updates, 1 security');
+  });
+
   it('appends the job summary: up to date, the change table, digest, version tag and rollback command', async () => {
     await writeFile(summaryFile, '## an earlier step\n');
     await report(['--from', await writeReport(dir, 'check.json', securityUpdates)]);
@@ -242,8 +248,11 @@ describe('imgfactory report', () => {
     expect(notFound.status).toBe(5);
     const closedPort = await report(['--from', check], { GITHUB_API_URL: 'http://127.0.0.1:9' });
     expect(closedPort.status).toBe(5);
+    expect((await report(['--from', check], { GITHUB_API_URL: 'api.github.invalid' })).status).toBe(2);
+    const before = api.requests.length;
     const unwritable = await report(['--from', check], { GITHUB_STEP_SUMMARY: join(dir, 'no-such-dir', 'summary.md') });
     expect(unwritable.status).toBe(2);
+    expect(api.requests.length).toBe(before); // refused before anything was sent
   });
 
   it('error codes reach library callers', async () => {

@@ -62,13 +62,15 @@ async function send(
   { dryRun, repository, report, signal }: { dryRun: boolean; repository: Repository; report: CheckReport; signal: AbortSignal },
 ): Promise<number> {
   const token = ctx.env.GITHUB_TOKEN;
+  const baseUrl = ctx.env.GITHUB_API_URL || DEFAULT_API_URL;
+  if (!/^https?:\/\/[^/\s]+/.test(baseUrl)) throw new UsageError('BAD_OPTION', `GITHUB_API_URL: expected an http(s) URL, got "${baseUrl}"`);
   const progress = (line: string) => ctx.io.err(line);
   const client =
     dryRun || token === undefined || token === ''
       ? undefined
       : createGithubClient({
           token,
-          baseUrl: ctx.env.GITHUB_API_URL || DEFAULT_API_URL,
+          baseUrl,
           progress,
           signal,
           ...(ctx.values.debug === true ? { debug: progress } : {}),
