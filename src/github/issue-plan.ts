@@ -46,8 +46,11 @@ export type IssueIntent =
   | { readonly kind: 'open-or-update'; readonly image: ImageReport }
   /** Edit the issue if one is open; do not open one (updates, but none of them security). */
   | { readonly kind: 'update-if-open'; readonly image: ImageReport }
-  /** A rebuild was published: comment with the digest and close the open issue. */
-  | { readonly kind: 'close-if-open'; readonly image: ImageReport & { newDigest: string } };
+  /**
+   * Up to date: comment and close the open issue. With a new digest a rebuild was published;
+   * without, the failure or the updates went away (a check that failed once passes again).
+   */
+  | { readonly kind: 'close-if-open'; readonly image: ImageReport };
 
 export function issueIntents(report: CheckReport): IssueIntent[] {
   const intents: IssueIntent[] = [];
@@ -56,8 +59,8 @@ export function issueIntents(report: CheckReport): IssueIntent[] {
       intents.push({ kind: 'open-or-update', image });
     } else if (image.status === 'updates') {
       intents.push({ kind: 'update-if-open', image });
-    } else if (image.newDigest !== undefined) {
-      intents.push({ kind: 'close-if-open', image: { ...image, newDigest: image.newDigest } });
+    } else {
+      intents.push({ kind: 'close-if-open', image });
     }
   }
   return intents;

@@ -82,8 +82,9 @@ export function issueBody(image: ImageReport): string {
   return lines.join('\n');
 }
 
-/** The comment posted when a published rebuild closes the issue. */
-export function closingComment(image: ImageReport & { newDigest: string }): string {
+/** The comment posted when the issue is closed: the published rebuild, or why it is no longer needed. */
+export function closingComment(image: ImageReport): string {
+  if (image.newDigest === undefined) return `**${image.name}** is up to date: nothing pending and nothing failing any more.`;
   return [`Rebuilt and published **${image.name}**.`, '', ...publishedLines(image)].join('\n');
 }
 

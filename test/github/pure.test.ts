@@ -60,8 +60,14 @@ describe('issue plan', () => {
         { ...published.images[0], name: 'e', repository: 'h/e' },
       ],
     });
-    expect(issueIntents(r).map((i) => `${i.image.name}:${i.kind}`)).toEqual(['debian-minimal:open-or-update', 'b:update-if-open', 'c:open-or-update', 'e:close-if-open']);
-    const [, onlyUpdates, , close] = issueIntents(r);
+    expect(issueIntents(r).map((i) => `${i.image.name}:${i.kind}`)).toEqual([
+      'debian-minimal:open-or-update',
+      'b:update-if-open',
+      'c:open-or-update',
+      'd:close-if-open',
+      'e:close-if-open',
+    ]);
+    const [, onlyUpdates, , , close] = issueIntents(r);
     expect(requestsFor(onlyUpdates!, undefined)).toEqual({ action: 'none', requests: [] });
     expect(requestsFor(onlyUpdates!, 4).action).toBe('updated');
     expect(requestsFor(close!, undefined).requests).toEqual([]);

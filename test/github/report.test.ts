@@ -108,6 +108,16 @@ describe('imgfactory report', () => {
     expect(writes()).toEqual([]);
   });
 
+  it('closes a failure issue once the check passes again, without a rebuild', async () => {
+    const failed = { images: [{ name: 'python3', repository: 'registry.test:5000/base/python3', status: 'failed', error: 'mirror timed out' }] };
+    await report(['--from', await writeReport(dir, 'failed.json', failed)]);
+    api.requests.length = 0;
+    const passes = { images: [{ name: 'python3', repository: 'registry.test:5000/base/python3', status: 'up-to-date' }] };
+    expect((await report(['--from', await writeReport(dir, 'passes.json', passes)])).status).toBe(0);
+    expect(writes()).toEqual([`POST /repos/${OWNER}/${REPO}/issues/1/comments`, `PATCH /repos/${OWNER}/${REPO}/issues/1`]);
+    expect(api.issues[0]!.state).toBe('closed');
+  });
+
   it('merges --from files: the check first, then the publish of one image', async () => {
     const check = await writeReport(dir, 'check.json', securityUpdates);
     await report(['--from', check]);
@@ -209,6 +219,9 @@ describe('imgfactory report', () => {
     expect(out.requests.map((q) => `${q.method} ${q.path.split('?')[0]}`)).toEqual([
       `GET /repos/${OWNER}/${REPO}/issues`,
       `POST /repos/${OWNER}/${REPO}/issues`,
+      `PATCH /repos/${OWNER}/${REPO}/issues/{issue_number}`,
+      // static is up to date: an issue of its, if one is open, would be closed.
+      `POST /repos/${OWNER}/${REPO}/issues/{issue_number}/comments`,
       `PATCH /repos/${OWNER}/${REPO}/issues/{issue_number}`,
     ]);
     expect(out.requests[1]!.body.body).toContain(issueMarker(REPOSITORY));

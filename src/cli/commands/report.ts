@@ -9,14 +9,15 @@ import { abortOnSignals } from './build.js';
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'Report a check to GitHub: one issue per image with security updates or a failed rebuild, and the job summary',
+  summary: 'Report a check to GitHub: an issue per image that needs attention, and the job summary',
   help: `Usage: imgfactory report --from <check.json>... [--repo owner/name] [--dry-run] [--json]
 
 Reads the report of \`imgfactory check --json\` and tells GitHub about it:
   - one issue per image that has pending security updates or whose rebuild failed, found
     again by a hidden marker on its first line and edited in place, never opened twice;
   - the issue is closed, with a comment naming the new digest, once a rebuild is published
-    (an entry with status "up-to-date" and a newDigest);
+    (an entry with status "up-to-date" and a newDigest), or with a short comment when the
+    image is up to date again without one (a failed check that passes again);
   - the job summary ($GITHUB_STEP_SUMMARY, appended): per image up to date, or the package
     changes, the new digest, the version tag and the rollback command.
 
