@@ -30,11 +30,24 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export function changeTable(changes: readonly PackageChange[]): string {
-  const rows = changes.map(
-    (c) => `| ${c.name} | ${c.from ?? '(new)'} | ${c.to ?? '(removed)'} | ${c.suite} | ${c.security ? '**yes**' : 'no'} |`,
-  );
-  return ['| package | installed | available | suite | security |', '|---|---|---|---|---|', ...rows].join('\n');
+/**
+ * GitHub refuses an issue or comment body over 65,536 characters; a point release can change
+ * hundreds of packages. Issues show this many rows, security ones first; the summary shows all.
+ */
+export const ISSUE_TABLE_ROWS = 200;
+
+export function changeTable(changes: readonly PackageChange[], maxRows = Number.POSITIVE_INFINITY): string {
+  const ordered = Number.isFinite(maxRows) ? [...changes.filter((c) => c.security), ...changes.filter((c) => !c.security)] : [...changes];
+  const rows = ordered
+    .slice(0, maxRows)
+    .map((c) => `| ${c.name} | ${c.from ?? '(new)'} | ${c.to ?? '(removed)'} | ${c.suite} | ${c.security ? '**yes**' : 'no'} |`);
+  const more = ordered.length - rows.length;
+  return [
+    '| package | installed | available | suite | security |',
+    '|---|---|---|---|---|',
+    ...rows,
+    ...(more > 0 ? ['', `…and ${plural(more, 'more change')} (see the job summary).`] : []),
+  ].join('\n');
 }
 
 /** One line: what state the image is in. */
@@ -74,7 +87,7 @@ export function issueBody(image: ImageReport): string {
     const security = securityChanges(image).length;
     lines.push(`**${image.name}** (\`${image.repository}\`) has ${plural(image.changes.length, 'pending update')}, ${security} of them security.`);
   }
-  if (image.changes.length > 0) lines.push('', changeTable(image.changes));
+  if (image.changes.length > 0) lines.push('', changeTable(image.changes, ISSUE_TABLE_ROWS));
   lines.push(
     '',
     '_Kept up to date by `imgfactory report`; closed when a rebuild is published. Keep the first line: it is how the next run finds this issue._',

@@ -117,6 +117,24 @@ describe('rate-limit waits', () => {
   });
 });
 
+describe('issue body size', () => {
+  it('stays under GitHub\'s 65,536 characters with a thousand changes, security ones kept', () => {
+    const changes = Array.from({ length: 1000 }, (_, i) => ({
+      name: `libpackage-with-a-long-name${i}`,
+      from: `1.2.3-4+deb12u${i}`,
+      to: `1.2.3-4+deb12u${i + 1}`,
+      suite: 'bookworm-updates',
+      security: i === 999,
+    }));
+    const image = parse({ images: [{ name: 'big', repository: REPOSITORY, status: 'updates', changes }] }).images[0]!;
+    const body = issueBody(image);
+    expect(body.length).toBeLessThan(65_536);
+    expect(body).toContain('libpackage-with-a-long-name999 |');
+    expect(body).toContain('800 more changes');
+    expect(jobSummary([image])).toContain('libpackage-with-a-long-name998 |');
+  });
+});
+
 describe('job summary', () => {
   it('says up to date, or lists the changes', () => {
     const s = jobSummary(parse(securityUpdates).images);
