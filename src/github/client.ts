@@ -14,7 +14,7 @@ import { imgfactoryVersion } from '../version.js';
 import { rateLimitWaitMs } from './rate-limit.js';
 
 export interface GithubClientOptions {
-  /** Absent only for a dry run, which sends nothing. */
+  /** The API token (a dry run sends nothing and needs no client). */
   readonly token: string;
   /** REST API base, `GITHUB_API_URL` (GitHub Enterprise: `https://host/api/v3`). */
   readonly baseUrl?: string;
@@ -23,6 +23,8 @@ export interface GithubClientOptions {
   readonly maxRateLimitWaitMs?: number;
   /** How many rate-limited answers one request may get before we give up (default 3). */
   readonly maxRateLimitRetries?: number;
+  /** How long one request may go unanswered (default 60 s): a stalled API must not hang CI. */
+  readonly requestTimeoutMs?: number;
   /** Progress lines (e.g. "rate limited, waiting 3 s"). */
   readonly progress?: (line: string) => void;
   /** Each request and its status, for --debug. */
@@ -34,6 +36,7 @@ export interface GithubClientOptions {
 export const DEFAULT_API_URL = 'https://api.github.com';
 const DEFAULT_MAX_WAIT_MS = 5 * 60_000;
 const DEFAULT_MAX_RETRIES = 3;
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export type GithubClient = Octokit;
 
@@ -93,14 +96,33 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
     // `GET /repos/o/r/issues`: the path as sent, without the query or the API base.
     const { method, url } = octokit.request.endpoint(requestOptions);
     const route = `${method} ${new URL(url, 'http://base.invalid').pathname}`;
+    // The caller's own cancellation, kept apart from each try's timeout (set below).
+    const cancel = [options.signal, requestOptions.request?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const cancelled = () => cancel.some((s) => s.aborted);
     for (let attempt = 0; ; attempt++) {
+      const timeout = AbortSignal.timeout(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+      const signal = AbortSignal.any([...cancel, timeout]);
       try {
+        // before-after-hook binds the options object once for the whole chain: a copy passed
+        // to `request` would be ignored, so the signal is set on it in place.
+        requestOptions.request = { ...requestOptions.request, signal };
         const response = await request(requestOptions);
         options.debug?.(redact(`github: ${route} → ${response.status}`, token));
         return response;
       } catch (e) {
-        if (options.signal?.aborted) throw interrupted(route);
-        if (!isHttpError(e)) throw e;
+        if (cancelled()) throw interrupted(route);
+        if (timeout.aborted) {
+          throw new GithubError('GITHUB_UNREACHABLE', `GitHub API: ${route}: no answer within ${Math.ceil((options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) / 1000)} s`, {
+            details: { route },
+          });
+        }
+        if (!isHttpError(e)) {
+          // Only octokit and fetch run inside `request`: whatever else they throw is the
+          // network's or the server's doing, not a bug here.
+          throw new GithubError('GITHUB_UNREACHABLE', redact(`GitHub API: ${route}: ${String((e as Error)?.message ?? e).split('\n')[0]}`, token), {
+            details: { route },
+          });
+        }
         const status = e.status;
         const headers = e.response?.headers ?? {};
         const header = (name: string) => {
@@ -119,7 +141,7 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
             );
           }
           options.progress?.(`github: rate limited on ${route}, waiting ${Math.ceil(waitMs / 1000)} s`);
-          await sleep(waitMs, undefined, options.signal === undefined ? {} : { signal: options.signal }).catch(() => {
+          await sleep(waitMs, undefined, { signal: AbortSignal.any(cancel) }).catch(() => {
             throw interrupted(route);
           });
           continue;

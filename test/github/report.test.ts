@@ -268,6 +268,25 @@ describe('imgfactory report', () => {
     expect(api.requests.length).toBe(before); // refused before anything was sent
   });
 
+  it('a stalled API ends in GITHUB_UNREACHABLE after the request timeout, not a hung job', async () => {
+    api.stallNext();
+    const check = await readCheckReports([await writeReport(dir, 'check.json', securityUpdates)]);
+    const client = createGithubClient({ token: TOKEN, baseUrl: api.url, requestTimeoutMs: 300 });
+    const started = Date.now();
+    await expect(reportToGithub({ report: check, repository: { owner: OWNER, repo: REPO }, client, dryRun: false })).rejects.toMatchObject({
+      code: 'GITHUB_UNREACHABLE',
+      exitStatus: 5,
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(writes()).toEqual([]);
+
+    // Each try has its own timeout: a retry after a rate-limit wait longer than it still works.
+    api.rateLimitNext({ status: 403, retryAfter: 1 });
+    const patient = createGithubClient({ token: TOKEN, baseUrl: api.url, requestTimeoutMs: 500 });
+    const done = await reportToGithub({ report: check, repository: { owner: OWNER, repo: REPO }, client: patient, dryRun: false });
+    expect(done.images.find((i) => i.name === 'debian-minimal')!.action).toBe('created');
+  });
+
   it('error codes reach library callers', async () => {
     const check = await readCheckReports([await writeReport(dir, 'check.json', securityUpdates)]);
     const run = (token: string, repo = REPO) =>

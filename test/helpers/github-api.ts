@@ -47,6 +47,8 @@ export interface GithubApiServer {
   /** Add an issue directly (no request recorded); returns it. */
   seedIssue(fields: { title: string; body?: string; labels?: string[]; state?: 'open' | 'closed'; pullRequest?: boolean }): Issue;
   rateLimitNext(answer: RateLimitAnswer): void;
+  /** Leave the next request unanswered (a stalled API). */
+  stallNext(): void;
   /** Requests other than the ones a test made directly, in order: `METHOD path`. */
   lines(): string[];
   close(): Promise<void>;
@@ -130,6 +132,7 @@ export async function startGithubApi(options: GithubApiOptions): Promise<GithubA
   const comments: IssueComment[] = [];
   const labels = new Map<string, Label>();
   const pendingLimits: RateLimitAnswer[] = [];
+  let stall = 0;
   let nextId = 1000;
   let clock = Date.parse('2026-01-01T00:00:00Z');
   const stamp = () => new Date((clock += 1000)).toISOString();
@@ -216,6 +219,10 @@ export async function startGithubApi(options: GithubApiOptions): Promise<GithubA
       const url = new URL(req.url ?? '/', 'http://loopback');
       requests.push({ method: req.method ?? '', path: `${url.pathname}${url.search}`, headers: { ...req.headers }, body });
 
+      if (stall > 0) {
+        stall -= 1;
+        return; // no answer; closeAllConnections ends it
+      }
       const limit = pendingLimits[0];
       if (limit) {
         if ((limit.times ?? 1) <= 1) pendingLimits.shift();
@@ -307,6 +314,9 @@ export async function startGithubApi(options: GithubApiOptions): Promise<GithubA
     comments,
     seedIssue: (fields) => newIssue(fields),
     rateLimitNext: (answer) => pendingLimits.push(answer),
+    stallNext: () => {
+      stall += 1;
+    },
     lines: () => requests.map((r) => `${r.method} ${r.path}`),
     close: () =>
       new Promise<void>((resolve) => {
