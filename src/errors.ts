@@ -236,6 +236,30 @@ export function fileSystemError(e: unknown): FileSystemError | undefined {
   return new FileSystemError(known[0], `${path ?? err.syscall ?? 'file'}: ${known[1]}`, { cause: e, details: { errno: err.code, ...(path ? { path } : {}) } });
 }
 
+export type GithubErrorCode =
+  | 'GITHUB_TOKEN_MISSING'
+  | 'GITHUB_REPOSITORY_INVALID'
+  | 'CHECK_REPORT_INVALID'
+  | 'SUMMARY_UNWRITABLE'
+  | 'GITHUB_UNAUTHORIZED'
+  | 'GITHUB_FORBIDDEN'
+  | 'GITHUB_NOT_FOUND'
+  | 'GITHUB_REJECTED'
+  | 'GITHUB_RATE_LIMITED'
+  | 'GITHUB_LABEL_NOT_SET'
+  | 'GITHUB_UNREACHABLE'
+  | 'GITHUB_PROTOCOL'
+  | 'REPORT_INTERRUPTED';
+/** Reporting to GitHub: what the user must fix locally exits 2, anything the API or network said exits 5. */
+export class GithubError extends ImgfactoryError<GithubErrorCode> {
+  get exitStatus(): ExitStatus {
+    if (this.code === 'REPORT_INTERRUPTED') return ExitStatus.interrupted;
+    return ['GITHUB_TOKEN_MISSING', 'GITHUB_REPOSITORY_INVALID', 'CHECK_REPORT_INVALID', 'SUMMARY_UNWRITABLE'].includes(this.code)
+      ? ExitStatus.usage
+      : ExitStatus.network;
+  }
+}
+
 export function isImgfactoryError(e: unknown): e is ImgfactoryError {
   return e instanceof ImgfactoryError;
 }

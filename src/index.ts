@@ -16,3 +16,4 @@ export { buildRecipe, type BuildOptions, type BuildReport, type BuildResult, PAC
 export { signAndAttest, publishIdentities, type SigningOptions } from './pipeline/attest.js';
 export { publishBuild, type PublishSettings } from './pipeline/publish-build.js';
 export { imgfactoryVersion } from './version.js';
+export * as github from './github/index.js';

@@ -21,6 +21,8 @@ const PURE = [
   'sign/payload.ts', 'sign/strict-json.ts',
   'provenance/purl.ts', 'provenance/statement.ts', 'provenance/spdx.ts', 'provenance/cyclonedx.ts',
   'registry/challenge.ts', 'registry/protocol.ts', 'registry/retry.ts',
+  'github/check-report.ts', 'github/markdown.ts', 'github/issue-plan.ts', 'github/rate-limit.ts',
+  'oci/document.ts', 'oci/attachment-kinds.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [

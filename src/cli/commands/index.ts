@@ -13,5 +13,6 @@ import { policyCommand } from './policy.js';
 import { pushCommand } from './push.js';
 import { pullCommand } from './pull.js';
 import { registryServeCommand } from './registry-serve.js';
+import { reportCommand } from './report.js';
 
-export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand];
+export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand, reportCommand];
