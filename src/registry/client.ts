@@ -412,7 +412,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         const err = networkError(e, req.what);
         if (req.retry && temporary(err) && attempt < policy.attempts) {
           const delayMs = retryDelayMs(attempt, policy, undefined, Math.random());
-          progress({ type: 'retry', what: req.what, attempt, delayMs, reason: String(err.details.code ?? 'network error') });
+          progress({ type: 'retry', what: req.what, attempt, delayMs, reason: failureReason(err) });
           await sleep(delayMs);
           attempt++;
           continue;

@@ -33,7 +33,7 @@ export function parseReference(input: string): Reference {
   const { domain, path, tag, digest } = parsed.ref;
   if (digest !== undefined && !isDigest(digest)) throw invalid(input, 'digest must be sha256:<64 lowercase hex>');
   const impliedTag = tag ?? (digest === undefined ? DEFAULT_TAG : undefined);
-  return { registry: domain, repository: path, ...(impliedTag !== undefined ? { tag: impliedTag } : {}), ...(digest !== undefined ? { digest: digest as Digest } : {}) };
+  return { registry: domain, repository: path, ...(impliedTag !== undefined ? { tag: impliedTag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }
 
 /** `registry/repository[:tag][@digest]`, fully qualified. */

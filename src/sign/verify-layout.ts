@@ -55,7 +55,7 @@ export async function verifyLayout(options: VerifyLayoutOptions): Promise<Verify
   const signatures = await verifySignatures(dir, image.digest, options);
   if (options.signatureOnly) return { manifestDigest: image.digest, signatures };
   const provenance = await verifyProvenance(dir, image.digest, options.keys);
-  const sbom = await matchingSbom(await readSboms(dir, image.digest), provenance.facts, image.digest);
+  const sbom = matchingSbom(await readSboms(dir, image.digest), provenance.facts, image.digest);
   return {
     manifestDigest: image.digest,
     signatures,
