@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'out/', '.cache/', 'bench/results/', 'test/fixtures/'] },
+  { ignores: ['dist/', 'node_modules/', 'out/', '.cache/', 'bench/results/'] },
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [js.configs.recommended],
