@@ -48,7 +48,7 @@ export async function parsePinnedKeys(armoredTexts: readonly (ArmoredKeyText | s
         throw new ArchiveError('KEYRING_INVALID', `${source}: key ${fingerprint} is pinned twice`, { details: { source, fingerprint } });
       }
       seen.add(fingerprint);
-      out.push({ source, fingerprint, userId: primaryUserId(key), key: key as openpgp.PublicKey });
+      out.push({ source, fingerprint, userId: primaryUserId(key), key });
     }
   }
   return out;

@@ -3,7 +3,7 @@
  * Errors are caught here and only here, printed as one line (the stack with --debug), and
  * mapped to the exit status table in README.
  */
-import { parseArgs } from 'node:util';
+import { inspect, parseArgs } from 'node:util';
 import { ExitStatus, fileSystemError, ImgfactoryError, UsageError } from '../errors.js';
 import { imgfactoryVersion } from '../version.js';
 import type { Command, CommandContext, Io } from './command.js';
@@ -141,7 +141,7 @@ export function reportError(e: unknown, io: Io, debug: boolean): number {
   if (fsError) return reportError(fsError, io, debug);
   if (e instanceof ImgfactoryError) {
     for (const line of e.message.split('\n')) io.err(`error: ${line}`);
-    if (debug) io.err(`[${e.code}] ${e.stack ?? ''}${e.cause ? `\ncaused by: ${(e.cause as Error)?.stack ?? String(e.cause)}` : ''}`);
+    if (debug) io.err(`[${e.code}] ${e.stack ?? ''}${e.cause ? `\ncaused by: ${e.cause instanceof Error ? (e.cause.stack ?? e.cause.message) : inspect(e.cause)}` : ''}`);
     return e.exitStatus;
   }
   const message = e instanceof Error ? e.message.split('\n')[0] : String(e);

@@ -47,7 +47,7 @@ export function buildImageConfig(input: ImageConfigInput): ImageConfig {
     architecture: p.architecture,
     os: p.os,
     ...(p.variant !== undefined ? { variant: p.variant } : {}),
-    config: runtime as ImageConfig['config'],
+    config: runtime,
     rootfs: { type: 'layers', diff_ids: input.layers.map((l) => l.diffId) },
     history,
   };

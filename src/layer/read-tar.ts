@@ -65,7 +65,7 @@ export async function listTarEntries(file: string): Promise<TarEntryInfo[]> {
         devmajor: h.devmajor ?? 0,
         devminor: h.devminor ?? 0,
         pax: { ...((h as { pax?: Record<string, string> | null }).pax ?? {}) },
-        ...(bytes > 0 ? { contentDigest: `sha256:${hash.digest('hex')}` as Digest } : {}),
+        ...(bytes > 0 ? { contentDigest: `sha256:${hash.digest('hex')}` } : {}),
       });
     }
     await feeding;

@@ -48,7 +48,7 @@ export async function snapshotTree(root: string, options: SnapshotOptions = {}):
   // (measured 2.0 s for 32k entries async); the walk is the only work in flight anyway.
   const walk = (dirAbs: string, dirRel: string): void => {
     const names = attempt(dirAbs, () => readdirSync(dirAbs, { encoding: 'buffer' }));
-    names.sort(Buffer.compare);
+    names.sort((a, b) => Buffer.compare(a, b));
     for (const raw of names) {
       const name = decodeName(raw, dirAbs);
       const abs = join(dirAbs, name);

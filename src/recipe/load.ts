@@ -90,7 +90,7 @@ export async function loadRecipe(path: string, options: LoadOptions): Promise<Re
   try {
     bytes = await readFile(file);
   } catch (cause) {
-    throw new RecipeError('RECIPE_NOT_FOUND', `${shown}: cannot read recipe (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause });
+    throw new RecipeError('RECIPE_NOT_FOUND', `${shown}: cannot read recipe (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
   }
   let mod: unknown;
   try {

@@ -63,7 +63,7 @@ export function parseDockerConfig(value: unknown, file: string): DockerConfig {
     for (const [key, entry] of Object.entries(v.auths as Record<string, unknown>)) {
       if (typeof entry !== 'object' || entry === null) continue;
       const e = entry as Record<string, unknown>;
-      const str = (k: string) => (typeof e[k] === 'string' && e[k] !== '' ? (e[k] as string) : undefined);
+      const str = (k: string) => (typeof e[k] === 'string' && e[k] !== '' ? e[k] : undefined);
       auths[key] = { auth: str('auth'), username: str('username'), password: str('password'), identitytoken: str('identitytoken') };
     }
   }

@@ -70,7 +70,7 @@ export async function verifyLayout(options: VerifyLayoutOptions): Promise<Verify
   const signatures = await verifySignatures(layout, image.digest, options);
   if (options.signatureOnly) return { manifestDigest: image.digest, blobsChecked, signatures };
   const provenance = await verifyProvenance(layout, image.digest, options.keys);
-  const sbom = await matchingSbom(await readSboms(layout, image.digest), provenance.facts, image.digest);
+  const sbom = matchingSbom(await readSboms(layout, image.digest), provenance.facts, image.digest);
   return {
     manifestDigest: image.digest,
     blobsChecked,

@@ -15,7 +15,7 @@ import { formatRegistryProgress } from '../../src/registry/progress.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
 import type { Digest } from '../../src/oci/digest.js';
 
-const d = (c: string) => `sha256:${c.repeat(64)}` as Digest;
+const d = (c: string): Digest => `sha256:${c.repeat(64)}`;
 
 describe('WWW-Authenticate', () => {
   it('parses Bearer with quoted params, commas inside quotes and several challenges', () => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { keyFileBaseName, writeKeyPair } from '../../pgp/key-files.js';
-import { generateSigningKey, RSA_KEY_BITS, type SigningKeyType } from '../../pgp/keys.js';
+import { generateSigningKey, RSA_KEY_BITS } from '../../pgp/keys.js';
 import { boolOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 
 export const PASSPHRASE_ENV = 'IMGFACTORY_KEY_PASSPHRASE';
@@ -66,7 +66,7 @@ Options:
     const key = await generateSigningKey({
       name,
       email,
-      type: type as SigningKeyType,
+      type,
       ...(rsaBits === undefined ? {} : { rsaBits }),
       ...(passphrase === undefined ? {} : { passphrase }),
     });

@@ -1,0 +1,34 @@
+/**
+ * Which test files are integration tests: they need root, the host's apt mirror, debootstrap,
+ * the test registry, skopeo, podman or umoci. Everything else is a unit test and must pass as an
+ * unprivileged user with no network (`npm run test:unit`). vitest.config.ts reads this list, and
+ * test/projects.test.ts fails when a file uses an integration helper but is not listed here.
+ */
+export const INTEGRATION_TESTS: readonly string[] = [
+  // The host's mirror, through the tamper proxy or debootstrap.
+  'test/archive/archive-tamper.test.ts',
+  'test/archive/archive-verify-cli.test.ts',
+  'test/archive/audit-rootfs.test.ts',
+  // Real trees with devices, owners and capabilities (mknod, chown, setcap need root); umoci.
+  'test/layer/determinism.test.ts',
+  'test/layer/diff.test.ts',
+  'test/layer/headers.test.ts',
+  'test/layer/snapshot.test.ts',
+  'test/layer/umoci.test.ts',
+  // The shared debian-minimal build, registry, skopeo and podman.
+  'test/e2e/consumer.test.ts',
+  'test/pipeline/build.test.ts',
+  'test/pipeline/signed-build.test.ts',
+  'test/pipeline/parent.test.ts',
+  'test/registry/auth-tls.test.ts',
+  'test/registry/cli.test.ts',
+  'test/registry/cli-faults.test.ts',
+  'test/registry/hostile.test.ts',
+  'test/registry/interrupt.test.ts',
+  'test/registry/lookaside.test.ts',
+  'test/registry/pull.test.ts',
+  'test/registry/push.test.ts',
+  'test/registry/resume.test.ts',
+  'test/sign/policy.test.ts',
+  'test/sign/skopeo.test.ts',
+];
