@@ -183,7 +183,7 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
 
   async function cancelSession(session: URL): Promise<void> {
     await transport
-      .send({ method: 'DELETE', url: session, scopes, retry: false, what: 'cancel upload', timeoutMs: 10_000 })
+      .send({ method: 'DELETE', url: session, scopes, retry: false, what: 'cancel upload', timeoutMs: 2_000 })
       .then(discard)
       .catch(() => {});
   }

@@ -180,10 +180,14 @@ describe('pull checks trust before bulk', () => {
     const tagPath = `/v2/hostile/img/manifests/${referrersTag(image.manifest.digest)}`;
     hostile.fabricated.set(tagPath, { kind: 'body', body: Buffer.from(canonicalJson(list)), contentType: MediaType.imageIndex });
     hostile.received.length = 0;
+    const dest = out();
     try {
-      const r = await pullImage({ ref: ref(), client: viaProxy(), outDir: out(), verify: requireSignature, maxReferrers: 16 });
+      const r = await pullImage({ ref: ref(), client: viaProxy(), outDir: dest, verify: requireSignature, maxReferrers: 16 });
       expect(r.manifestDigest).toBe(image.manifest.digest);
       expect(r.attachments).toBe(3);
+      // The other party's document was looked at, found wanting, and not kept.
+      expect(hostile.received.some((x) => x.path.endsWith(bigDigest))).toBe(true);
+      await expect(stat(blobPath(dest, bigDigest))).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       hostile.fabricated.delete(tagPath);
     }

@@ -17,6 +17,7 @@ async function verifyInRegistry(
   ctx: CommandContext,
   target: string,
   verify: (layoutDir: string, identity: string) => Promise<VerifyReport>,
+  verifySignature: (layoutDir: string, identity: string) => Promise<unknown>,
 ): Promise<VerifyReport> {
   const reference = parseReference(target, { defaultTag: DEFAULT_TAG });
   const client = await registryClientFromFlags(ctx, reference.registry, { command: 'verify' });
@@ -27,6 +28,10 @@ async function verifyInRegistry(
       ref: reference,
       client,
       outDir: join(tmp, 'layout'),
+      // The signature is judged before any layer is downloaded.
+      verifyTrust: async (layoutDir, context) => {
+        await verifySignature(layoutDir, context.identity);
+      },
       verify: async (layoutDir, context) => {
         report = await verify(layoutDir, context.identity);
       },
@@ -40,7 +45,7 @@ async function verifyInRegistry(
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'Verify the signature, provenance and SBOM of an image (OCI layout or registry)',
-  help: `Usage: imgfactory verify <oci-layout | registry/repo:tag> --key <public.asc>... [options]
+  help: `Usage: imgfactory verify <oci-layout | registry/repo:tag | registry/repo@sha256:…> --key <public.asc>... [options]
 
 A registry reference is fetched (manifest, blobs, and the signature, SBOM and provenance
 attached to it) into a temporary layout, verified there, and deleted; --identity defaults to
@@ -91,7 +96,12 @@ ${REGISTRY_OPTIONS_HELP}`,
     try {
       report = isDir
         ? await verify(localDir, stringOpt(ctx, 'identity'))
-        : await verifyInRegistry(ctx, target, (dir, pulledAs) => verify(dir, stringOpt(ctx, 'identity') ?? pulledAs));
+        : await verifyInRegistry(
+            ctx,
+            target,
+            (dir, pulledAs) => verify(dir, stringOpt(ctx, 'identity') ?? pulledAs),
+            (dir, pulledAs) => verifyLayout({ layoutDir: dir, keys, signatureOnly: true, identity: stringOpt(ctx, 'identity') ?? pulledAs }),
+          );
     } catch (e) {
       if (ctx.json && e instanceof VerifyError) printJson(ctx.io, { verified: false, code: e.code, reason: e.message });
       throw e;
