@@ -127,7 +127,8 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
 
   async function startUpload(): Promise<URL> {
     const step = `start upload to ${repository}`;
-    const res = await transport.send({ method: 'POST', url: transport.url(`/v2/${repository}/blobs/uploads/`), scopes, retry: true, what: step, signal });
+    // Not retried inside: the upload loop below is the one retry policy for the whole upload.
+    const res = await transport.send({ method: 'POST', url: transport.url(`/v2/${repository}/blobs/uploads/`), scopes, retry: false, what: step, signal });
     if (res.status !== 202) throw await transport.unexpected(res, step, 'BLOB_UPLOAD_FAILED');
     await discard(res);
     const location = res.headers.get('location');

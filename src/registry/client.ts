@@ -141,7 +141,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       async () => {
         const part = `${file}.part-${randomBytes(4).toString('hex')}`;
         try {
-          const res = await transport.send({ method: 'GET', url: url(`/v2/${repository}/blobs/${digest}`), scopes: blobScopes(repository, false), retry: true, what, timeoutMs: 0, signal });
+          // Not retried inside: this loop is the one retry policy for the whole transfer.
+          const res = await transport.send({ method: 'GET', url: url(`/v2/${repository}/blobs/${digest}`), scopes: blobScopes(repository, false), retry: false, what, timeoutMs: 0, signal });
           if (res.status !== 200 || !res.body) throw await transport.unexpected(res, what, 'REGISTRY_PROTOCOL');
           const hash = createHash('sha256');
           let got = 0;
