@@ -16,7 +16,8 @@ import type { Digest } from '../oci/digest.js';
 import { parseRegistryErrors, repositoryScope, resolveLocation, uploadOffsetFromRange } from './protocol.js';
 import { isRetryableStatus } from './retry.js';
 import { retrying, type RetryEvent } from './retrying.js';
-import { discard, readText, type Transport } from './transport.js';
+import { discard, readText } from './response-body.js';
+import type { Transport } from './transport.js';
 
 /** Bytes to upload: in memory, or a file read chunk by chunk (so an upload can resume). */
 export type BlobSource = { readonly bytes: Uint8Array } | { readonly file: string };

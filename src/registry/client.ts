@@ -9,14 +9,14 @@ import { open, rename, rm } from 'node:fs/promises';
 import { RegistryError } from '../errors.js';
 import { isDigest, sha256Digest, type Digest } from '../oci/digest.js';
 import { MANIFEST_ACCEPT } from '../oci/mediatypes.js';
-import { readCappedBytes } from './auth.js';
+import { discard, readCappedBytes } from './response-body.js';
 import { uploadBlob, type BlobSource, type UploadProgress } from './blob-upload.js';
 import type { Credentials } from './credentials.js';
 import { createLimiter } from './limit.js';
 import { nextLink, repositoryScope, resolveLocation } from './protocol.js';
 import type { RetryPolicy } from './retry.js';
 import { retrying, throwIfAborted, type RetryEvent } from './retrying.js';
-import { createTransport, discard } from './transport.js';
+import { createTransport } from './transport.js';
 
 export type { BlobSource } from './blob-upload.js';
 
