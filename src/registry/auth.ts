@@ -15,6 +15,7 @@ import type { Credentials } from './credentials.js';
 import { displayUrl, resolveLocation, scopeCovers } from './protocol.js';
 import { isRetryableStatus } from './retry.js';
 import { interrupted } from './retrying.js';
+import { readCapped } from './response-body.js';
 
 export interface AuthenticatorOptions {
   /** `host[:port]`, for messages. */
@@ -197,37 +198,4 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       throw unauthorized(`registry requires an unsupported authentication scheme (${challenges.map((c) => c.scheme).join(', ') || 'none offered'})`);
     },
   };
-}
-
-/** The body as text, or undefined when it is larger than `limit` (whatever Content-Length says). */
-export async function readCapped(res: Response, limit: number): Promise<string | undefined> {
-  const bytes = await readCappedBytes(res, limit);
-  return bytes?.toString('utf8');
-}
-
-/**
- * The body as bytes, or undefined when it is larger than `limit`. The count is taken from the
- * bytes as they arrive, so a chunked answer without Content-Length cannot grow past the cap.
- */
-export async function readCappedBytes(res: Response, limit: number): Promise<Buffer | undefined> {
-  const declared = res.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) {
-    await res.body?.cancel().catch(() => {});
-    return undefined;
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let got = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    got += value.byteLength;
-    if (got > limit) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
 }

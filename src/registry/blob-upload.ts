@@ -16,7 +16,8 @@ import type { Digest } from '../oci/digest.js';
 import { parseRegistryErrors, repositoryScope, resolveLocation, uploadOffsetFromRange } from './protocol.js';
 import { isRetryableStatus } from './retry.js';
 import { retrying, type RetryEvent } from './retrying.js';
-import { discard, readText, type Transport } from './transport.js';
+import { discard, readText } from './response-body.js';
+import type { Transport } from './transport.js';
 
 /** Bytes to upload: in memory, or a file read chunk by chunk (so an upload can resume). */
 export type BlobSource = { readonly bytes: Uint8Array } | { readonly file: string };
@@ -127,7 +128,8 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
 
   async function startUpload(): Promise<URL> {
     const step = `start upload to ${repository}`;
-    const res = await transport.send({ method: 'POST', url: transport.url(`/v2/${repository}/blobs/uploads/`), scopes, retry: true, what: step, signal });
+    // Not retried inside: the upload loop below is the one retry policy for the whole upload.
+    const res = await transport.send({ method: 'POST', url: transport.url(`/v2/${repository}/blobs/uploads/`), scopes, retry: false, what: step, signal });
     if (res.status !== 202) throw await transport.unexpected(res, step, 'BLOB_UPLOAD_FAILED');
     await discard(res);
     const location = res.headers.get('location');
@@ -183,7 +185,7 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
 
   async function cancelSession(session: URL): Promise<void> {
     await transport
-      .send({ method: 'DELETE', url: session, scopes, retry: false, what: 'cancel upload', timeoutMs: 10_000 })
+      .send({ method: 'DELETE', url: session, scopes, retry: false, what: 'cancel upload', timeoutMs: 2_000 })
       .then(discard)
       .catch(() => {});
   }

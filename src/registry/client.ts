@@ -9,14 +9,14 @@ import { open, rename, rm } from 'node:fs/promises';
 import { RegistryError } from '../errors.js';
 import { isDigest, sha256Digest, type Digest } from '../oci/digest.js';
 import { MANIFEST_ACCEPT } from '../oci/mediatypes.js';
-import { readCappedBytes } from './auth.js';
+import { discard, readCappedBytes } from './response-body.js';
 import { uploadBlob, type BlobSource, type UploadProgress } from './blob-upload.js';
 import type { Credentials } from './credentials.js';
 import { createLimiter } from './limit.js';
 import { nextLink, repositoryScope, resolveLocation } from './protocol.js';
 import type { RetryPolicy } from './retry.js';
 import { retrying, throwIfAborted, type RetryEvent } from './retrying.js';
-import { createTransport, discard } from './transport.js';
+import { createTransport } from './transport.js';
 
 export type { BlobSource } from './blob-upload.js';
 
@@ -141,7 +141,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       async () => {
         const part = `${file}.part-${randomBytes(4).toString('hex')}`;
         try {
-          const res = await transport.send({ method: 'GET', url: url(`/v2/${repository}/blobs/${digest}`), scopes: blobScopes(repository, false), retry: true, what, timeoutMs: 0, signal });
+          // Not retried inside: this loop is the one retry policy for the whole transfer.
+          const res = await transport.send({ method: 'GET', url: url(`/v2/${repository}/blobs/${digest}`), scopes: blobScopes(repository, false), retry: false, what, timeoutMs: 0, signal });
           if (res.status !== 200 || !res.body) throw await transport.unexpected(res, what, 'REGISTRY_PROTOCOL');
           const hash = createHash('sha256');
           let got = 0;

@@ -41,6 +41,7 @@ export interface PullImageOptions {
   readonly verifyTrust?: (layoutDir: string, context: PullVerifyContext) => Promise<void>;
   /** Judges the complete layout; throws to refuse. The temporary layout is then deleted and outDir never appears. */
   readonly verify: (layoutDir: string, context: PullVerifyContext) => Promise<void>;
+  /** One event per blob of the image (config, layers), downloaded after `verifyTrust` accepted it. */
   readonly onProgress?: (event: { readonly type: 'blob'; readonly digest: Digest; readonly size: number }) => void;
   /** Referrers entries of a known kind followed at most (default 16). */
   readonly maxReferrers?: number;
@@ -96,7 +97,8 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
       }
       return readGraphManifestLenient(layout, { mediaType: m.mediaType, digest: m.digest, size: m.bytes.byteLength });
     };
-    const download = async (wanted: readonly GraphBlob[]) => {
+    /** `report`: progress events for the image's own blobs (fetched once trust is settled). */
+    const download = async (wanted: readonly GraphBlob[], report = false) => {
       const seen = new Set<Digest>();
       const unique = wanted.filter((b) => !seen.has(b.digest) && seen.add(b.digest));
       // Wait for every transfer before reporting a failure, so none still writes into the
@@ -106,7 +108,7 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
           await client.downloadBlob(repository, b.digest, b.size, layout.blobPath(b.digest));
           blobs++;
           bytes += b.size;
-          options.onProgress?.({ type: 'blob', digest: b.digest, size: b.size });
+          if (report) options.onProgress?.({ type: 'blob', digest: b.digest, size: b.size });
         }),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -122,7 +124,9 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
     }
 
     // 2. Its attachments, as far as they are ours to judge.
-    const attachments = await pullAttachments(client, repository, top.digest, store, download, maxReferrers, maxAttachmentBlob);
+    // A skipped attachment's document is not kept in the layout.
+    const forget = (digest: Digest) => rm(layout.blobPath(digest), { force: true });
+    const attachments = await pullAttachments(client, repository, top.digest, { store, forget, download }, maxReferrers, maxAttachmentBlob);
 
     const context: PullVerifyContext = { reference: ref, identity: pullIdentity(ref, top.digest), manifestDigest: top.digest };
     try {
@@ -143,7 +147,7 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
     await options.verifyTrust?.(tmp, context);
 
     // 4. The layers, then the whole.
-    await download(manifests.flatMap((m) => m.blobs));
+    await download(manifests.flatMap((m) => m.blobs), true);
     await options.verify(tmp, context);
 
     try {
@@ -173,8 +177,12 @@ async function pullAttachments(
   client: RegistryClient,
   repository: string,
   subject: Digest,
-  store: (m: FetchedManifest) => Promise<GraphManifest>,
-  download: (blobs: readonly GraphBlob[]) => Promise<void>,
+  /** Where fetched documents and blobs go: the temporary layout of this pull. */
+  sink: {
+    readonly store: (m: FetchedManifest) => Promise<GraphManifest>;
+    readonly forget: (digest: Digest) => Promise<void>;
+    readonly download: (blobs: readonly GraphBlob[]) => Promise<void>;
+  },
   maxReferrers: number,
   maxBlobBytes: number,
 ): Promise<Descriptor[]> {
@@ -200,15 +208,19 @@ async function pullAttachments(
     const kind = attachmentKindOf(d);
     if (kind === undefined) continue;
     if (followed++ >= maxReferrers) break;
+    if (d.digest === subject || out.some((o) => o.digest === d.digest)) continue;
     try {
       const fetched = await client.getManifest(repository, d.digest);
-      const m = await store(fetched);
-      if (m.subject !== subject || m.children.length > 0) continue;
-      if (m.blobs.some((b) => b.size > maxBlobBytes)) continue;
-      await download(m.blobs);
+      const m = await sink.store(fetched);
+      if (m.subject !== subject || m.children.length > 0 || m.blobs.some((b) => b.size > maxBlobBytes)) {
+        await sink.forget(fetched.digest);
+        continue;
+      }
+      await sink.download(m.blobs);
       out.push({ mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.bytes.byteLength, annotations: { [ATTACHMENT_ANNOTATION]: kind } });
     } catch (e) {
       if (!skippable(e)) throw e;
+      await sink.forget(d.digest);
     }
   }
   return out;

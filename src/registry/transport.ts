@@ -17,6 +17,7 @@ import type { Credentials } from './credentials.js';
 import { describeRegistryErrors, parseRegistryErrors, resolveLocation } from './protocol.js';
 import { DEFAULT_RETRY, isPermanentNetworkError, isRetryableStatus, networkErrorCode, parseRetryAfter, type RetryPolicy } from './retry.js';
 import { interrupted, retrying, type RetryEvent } from './retrying.js';
+import { discard, readText } from './response-body.js';
 import { caDispatcher } from './tls.js';
 
 export interface TransportOptions {
@@ -74,23 +75,6 @@ const USER_AGENT = 'imgfactory';
 /** docker.io is an alias; its API lives elsewhere. */
 function apiHost(registry: string): string {
   return registry === DEFAULT_REGISTRY ? 'registry-1.docker.io' : registry;
-}
-
-export async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // The connection is being dropped anyway.
-  }
-}
-
-export async function readText(res: Response, limit = 64 * 1024): Promise<string> {
-  try {
-    const buf = Buffer.from(await res.arrayBuffer());
-    return buf.subarray(0, limit).toString('utf8');
-  } catch {
-    return '';
-  }
 }
 
 export function createTransport(options: TransportOptions): Transport {

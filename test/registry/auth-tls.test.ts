@@ -11,7 +11,10 @@ import { basicCredentials } from '../../src/registry/credentials.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { pushImage } from '../../src/registry/push.js';
 import { parseReference } from '../../src/oci/reference.js';
+import { execa } from 'execa';
 import { runCli } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+import { testKey } from '../sign/helpers/keys.js';
 import { randomLayer, skopeo, startTestRegistry, tlsArgs, writeTestAttachments, writeTestImage, testDir, type TestImage } from '../helpers/registry.js';
 
 const USER = 'ci-pusher';
@@ -181,4 +184,36 @@ describe('bearer tokens', () => {
     expect(err.code).toBe('REGISTRY_UNAUTHORIZED');
     expect(`${err.message} ${JSON.stringify(err.details)}`).not.toContain('nope-Secret');
   });
+});
+
+describe('--username with --password-stdin, the same on push and pull (real CLI process)', () => {
+  const bin = () => join(REPO_ROOT, 'bin/imgfactory.js');
+  const run = (args: string[], password: string) =>
+    execa('node', [bin(), ...args, '--ca-file', registry.caFile!, '--username', USER, '--password-stdin'], {
+      input: `${password}\n`,
+      reject: false,
+      env: { PATH: process.env.PATH, HOME: dir },
+      extendEnv: false,
+    });
+
+  it('push reads the password from stdin; a wrong one exits 5 in one line without printing it', async () => {
+    const target = `${registry.host}/stdin/img:1`;
+    const ok = await run(['push', image.layoutDir, target], PASSWORD);
+    expect(ok.exitCode).toBe(0);
+    expect(String(ok.stdout)).toBe(`${target} ${image.manifest.digest}`);
+    const bad = await run(['push', image.layoutDir, `${registry.host}/stdin/img:2`], 'Wrong-Pw-1234');
+    expect(bad.exitCode).toBe(5);
+    expect(String(bad.stderr).split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    expect(String(bad.stdout) + String(bad.stderr)).not.toContain('Wrong-Pw-1234');
+  }, 60_000);
+
+  it('pull takes the same flags: with them it reaches the signature check (exit 1), with a wrong password it does not (exit 5)', async () => {
+    const keyFile = join(dir, 'stdin-key.asc');
+    const key = await testKey('ed25519');
+    await writeFile(keyFile, key.publicKeyArmored);
+    const args = ['pull', `${registry.host}/stdin/img:1`, '--key', keyFile, '--out', join(dir, 'stdin-out')];
+    // The image's signature is a test stand-in, not by this key: refused, but only after authenticating.
+    expect((await run(args, PASSWORD)).exitCode).toBe(1);
+    expect((await run(args, 'Wrong-Pw-1234')).exitCode).toBe(5);
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 // A hostile registry (a fault-injecting proxy in front of the real docker-registry): redirects
 // that must not receive credentials, challenges from the wrong party, oversize documents sent
 // chunked, garbage in the referrers list; and pull's order: trust before bulk.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError, VerifyError } from '../../src/errors.js';
@@ -19,6 +19,7 @@ import { pushImage } from '../../src/registry/push.js';
 import { readVerificationKeys } from '../../src/pgp/keys.js';
 import { signLayout } from '../../src/sign/sign-layout.js';
 import { verifyLayout } from '../../src/verify/verify-layout.js';
+import { runCli } from '../helpers/cli.js';
 import { startHostileRegistry, type HostileRegistry } from '../helpers/hostile-registry.js';
 import { randomLayer, startTestRegistry, testDir, writeTestAttachments, writeTestImage, type TestImage } from '../helpers/registry.js';
 import { testKey } from '../sign/helpers/keys.js';
@@ -183,10 +184,14 @@ describe('pull checks trust before bulk', () => {
     const tagPath = `/v2/hostile/img/manifests/${referrersTag(image.manifest.digest)}`;
     hostile.fabricated.set(tagPath, { kind: 'body', body: Buffer.from(canonicalJson(list)), contentType: MediaType.imageIndex });
     hostile.received.length = 0;
+    const dest = out();
     try {
-      const r = await pullImage({ ref: ref(), client: viaProxy(), outDir: out(), verify: requireSignature, maxReferrers: 16 });
+      const r = await pullImage({ ref: ref(), client: viaProxy(), outDir: dest, verify: requireSignature, maxReferrers: 16 });
       expect(r.manifestDigest).toBe(image.manifest.digest);
       expect(r.attachments).toBe(3);
+      // The other party's document was looked at, found wanting, and not kept.
+      expect(hostile.received.some((x) => x.path.endsWith(bigDigest))).toBe(true);
+      await expect(stat(blobPath(dest, bigDigest))).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       hostile.fabricated.delete(tagPath);
     }
@@ -239,5 +244,17 @@ describe('pull by digest (containers/image identity rule)', () => {
       verify: signatureOnly,
     }).catch((x: unknown) => x);
     expect((wrong as RegistryError).code).toBe('REGISTRY_NOT_FOUND');
+
+    // The CLI applies the same rule: `verify` by digest.
+    const keyFile = join(dir, 'digest-key.asc');
+    await writeFile(keyFile, key.publicKeyArmored);
+    const verify = (reference: string) =>
+      runCli(['verify', reference, '--key', keyFile, '--signature-only', '--insecure', '--json'], { env: { PATH: process.env.PATH, HOME: dir, IMGFACTORY_REGISTRY_USER: USER, IMGFACTORY_REGISTRY_PASSWORD: PASSWORD } });
+    const good = await verify(`${registry.host}/digest/img@${signed.manifest.digest}`);
+    expect(good.status).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ verified: true, manifestDigest: signed.manifest.digest });
+    const copy = await verify(`${registry.host}/digest/copy@${signed.manifest.digest}`);
+    expect(copy.status).toBe(1);
+    expect(JSON.parse(copy.stdout)).toMatchObject({ verified: false, code: 'SIGNATURE_IDENTITY_MISMATCH' });
   });
 });

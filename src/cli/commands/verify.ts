@@ -19,6 +19,7 @@ async function verifyInRegistry(
   ctx: CommandContext,
   target: string,
   verify: (layoutDir: string, identity: string) => Promise<VerifyReport>,
+  verifySignature: (layoutDir: string, identity: string) => Promise<unknown>,
 ): Promise<VerifyReport> {
   const reference = parseReference(target, { defaultTag: DEFAULT_TAG });
   const client = await registryClientFromFlags(ctx, reference.registry, { command: 'verify' });
@@ -29,6 +30,10 @@ async function verifyInRegistry(
       ref: reference,
       client,
       outDir: join(tmp, 'layout'),
+      // The signature is judged before any layer is downloaded.
+      verifyTrust: async (layoutDir, context) => {
+        await verifySignature(layoutDir, context.identity);
+      },
       verify: async (layoutDir, context) => {
         report = await verify(layoutDir, context.identity);
       },
@@ -42,7 +47,7 @@ async function verifyInRegistry(
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'Verify the signature, provenance and SBOM of an image (OCI layout or registry)',
-  help: `Usage: imgfactory verify <oci-layout | registry/repo:tag> --key <public.asc>... [options]
+  help: `Usage: imgfactory verify <oci-layout | registry/repo:tag | registry/repo@sha256:…> --key <public.asc>... [options]
 
 The image is a local OCI layout when the argument is oci:<path> or an existing path, and a
 registry reference when it is docker://<ref> or names its registry host (host[:port]/repo:tag,
@@ -93,7 +98,14 @@ ${REGISTRY_OPTIONS_HELP}`,
         source.kind === 'layout'
           ? await verify(source.dir, stringOpt(ctx, 'identity'), tag)
           : // A pulled layout holds the one image pulled: --tag does not apply.
-            await verifyInRegistry(ctx, source.reference, (dir, pulledAs) => verify(dir, stringOpt(ctx, 'identity') ?? pulledAs, undefined));
+            await verifyInRegistry(
+              ctx,
+              source.reference,
+              (dir, pulledAs) => verify(dir, stringOpt(ctx, 'identity') ?? pulledAs, undefined),
+              // Trust before bulk: only the manifests are here yet.
+              async (dir, pulledAs) =>
+                verifyLayout({ layout: await Layout.open(dir), keys, signatureOnly: true, blobsNotYetFetched: true, identity: stringOpt(ctx, 'identity') ?? pulledAs }),
+            );
     } catch (e) {
       if (ctx.json && isImgfactoryError(e) && e.exitStatus === ExitStatus.verificationFailed) printJson(ctx.io, { verified: false, code: e.code, reason: e.message });
       throw e;
