@@ -21,6 +21,7 @@ const PURE = [
   'sign/docker-reference.ts', 'sign/payload.ts', 'sign/strict-json.ts',
   'provenance/purl.ts', 'provenance/statement.ts', 'provenance/spdx.ts', 'provenance/cyclonedx.ts',
   'registry/reference.ts', 'registry/challenge.ts',
+  'lock/lock.ts', 'lock/recipe-digest.ts', 'lock/build-lock.ts', 'update/resolve.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [

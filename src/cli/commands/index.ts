@@ -13,5 +13,7 @@ import { policyCommand } from './policy.js';
 import { pushCommand } from './push.js';
 import { pullCommand } from './pull.js';
 import { registryServeCommand } from './registry-serve.js';
+import { lockCommand } from './lock.js';
+import { checkCommand } from './check.js';
 
-export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand];
+export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, lockCommand, checkCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand];

@@ -1,0 +1,80 @@
+import { ExitStatus } from '../../errors.js';
+import { checkRecipe, type RecipeCheck } from '../../update/check.js';
+import type { Change } from '../../update/resolve.js';
+import { displayPath } from '../../recipe/load.js';
+import { printJson, stringOpt, type Command, type CommandContext } from '../command.js';
+import { createProgress } from '../progress.js';
+import { expandRecipeArgs } from './recipe-args.js';
+import { checkOptionsFromFlags, UPDATE_OPTIONS, UPDATE_OPTIONS_HELP } from './update-flags.js';
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'Tell whether images have updates (security ones marked), from the signed indexes alone',
+  help: `Usage: imgfactory check <recipe.ts|dir>... [options] [--json]
+
+For each recipe, compares its lock (<recipe>.lock.json, written by build and by
+\`imgfactory lock\`) with the archive now. First only the InRelease files are fetched and
+verified, exactly as a build verifies them (every signature, Valid-Until); when each one is
+byte-identical to the lock's, the recipe is up to date and no Packages index is downloaded.
+Otherwise the verified indexes are read and every locked package is resolved to the version
+apt would install now (the highest over <suite>, -updates and -security). A newer version
+from <suite>-security is a security update. Also reported: packages gone from the archive,
+a changed recipe (its file, its imports, the files it copies), a parent whose published
+digest moved, changed pinned keys.
+
+Exit status: 0 every image up to date, 100 updates exist (like dnf check-update),
+1 the archive failed verification, 2 a missing, corrupt or foreign lock, 5 network.
+
+Options:
+${UPDATE_OPTIONS_HELP}
+  --lock <file>             lock file to compare with (one recipe only; default: beside it)
+  --json                    one object per recipe with every change`,
+  options: { ...UPDATE_OPTIONS, lock: { type: 'string' } },
+  minPositionals: 1,
+  async run(ctx) {
+    const progress = createProgress(ctx.io, !ctx.json);
+    const options = await checkOptionsFromFlags(ctx, (m) => progress.info(m));
+    const files = await expandRecipeArgs(ctx.positionals, ctx.cwd);
+    const lockFile = stringOpt(ctx, 'lock');
+    const results: RecipeCheck[] = [];
+    for (const file of files) {
+      progress.stage('check', displayPath(file, ctx.cwd));
+      results.push(await checkRecipe(file, { ...options, ...(lockFile && files.length === 1 ? { lockFile } : {}) }));
+    }
+    printCheck(ctx, results);
+    return results.every((r) => r.upToDate) ? ExitStatus.ok : ExitStatus.updatesAvailable;
+  },
+};
+
+export function printCheck(ctx: CommandContext, results: readonly RecipeCheck[]): void {
+  if (ctx.json) {
+    printJson(ctx.io, {
+      upToDate: results.every((r) => r.upToDate),
+      images: results.map((r) => ({ ...r, file: displayPath(r.file, ctx.cwd), lockFile: displayPath(r.lockFile, ctx.cwd) })),
+    });
+    return;
+  }
+  for (const r of results) {
+    ctx.io.out(r.upToDate ? `${r.recipe}: up to date` : `${r.recipe}: ${r.updates} update${r.updates === 1 ? '' : 's'}, ${r.security} security`);
+    const rows = r.changes.map(changeRow);
+    if (rows.length === 0) continue;
+    const header = ['CHANGE', 'WHAT', 'FROM', 'TO', 'SUITE'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    for (const row of [header, ...rows]) ctx.io.out(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
+  }
+}
+
+function changeRow(c: Change): string[] {
+  switch (c.kind) {
+    case 'package':
+      return [c.security ? 'security' : c.direction, `${c.package}:${c.architecture}`, c.oldVersion, c.newVersion, c.suite];
+    case 'vanished':
+      return ['vanished', `${c.package}:${c.architecture}`, c.oldVersion, '-', '-'];
+    case 'recipe':
+      return ['recipe', 'recipe digest', c.oldDigest.slice(0, 19), c.newDigest.slice(0, 19), '-'];
+    case 'parent':
+      return ['parent', c.parent, (c.oldDigest ?? 'none').slice(0, 19), (c.newDigest ?? 'none').slice(0, 19), '-'];
+    case 'keys':
+      return ['keys', 'pinned archive keys', c.removed.join(',') || '-', c.added.join(',') || '-', '-'];
+  }
+}
