@@ -22,6 +22,8 @@ const PURE = [
   'provenance/purl.ts', 'provenance/statement.ts', 'provenance/spdx.ts', 'provenance/cyclonedx.ts',
   'registry/reference.ts', 'registry/challenge.ts',
   'lock/lock.ts', 'lock/recipe-digest.ts', 'lock/build-lock.ts', 'update/resolve.ts',
+  'diff/types.ts', 'diff/diff-files.ts', 'diff/diff-packages.ts', 'diff/diff-config.ts', 'diff/file-tree.ts', 'diff/packages-from-tree.ts',
+  'diff/architecture.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [

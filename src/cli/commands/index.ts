@@ -15,5 +15,6 @@ import { pullCommand } from './pull.js';
 import { registryServeCommand } from './registry-serve.js';
 import { lockCommand } from './lock.js';
 import { checkCommand } from './check.js';
+import { diffCommand } from './diff.js';
 
-export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, lockCommand, checkCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand];
+export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, lockCommand, checkCommand, diffCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand];
