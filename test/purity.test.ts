@@ -23,7 +23,7 @@ const PURE = [
   'registry/reference.ts', 'registry/challenge.ts',
   'lock/lock.ts', 'lock/recipe-digest.ts', 'lock/build-lock.ts', 'update/resolve.ts',
   'diff/types.ts', 'diff/diff-files.ts', 'diff/diff-packages.ts', 'diff/diff-config.ts', 'diff/file-tree.ts', 'diff/packages-from-tree.ts',
-  'diff/architecture.ts',
+  'diff/architecture.ts', 'update/purl.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [

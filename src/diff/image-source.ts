@@ -6,7 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
-import { DiffError, isImgfactoryError } from '../errors.js';
+import { DiffError, isImgfactoryError, VerifyError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import type { Manifest } from '../oci/types.js';
+import { parseCycloneDxSbom } from '../provenance/cyclonedx.js';
+import { parseSpdxSbom } from '../provenance/spdx.js';
 import * as layout from '../oci/layout.js';
 import { PACKAGES_FILE } from '../pipeline/build.js';
 import type { ConfigRecord, PackageRecord } from './types.js';
@@ -53,4 +57,19 @@ export async function readLayoutImage(dir: string, ref?: string): Promise<Layout
     layerFiles: image.manifest.layers.map((l) => layout.blobPath(dir, l.digest)),
     ...(packages ? { packages } : {}),
   };
+}
+
+/**
+ * The package URLs of the SBOM attached to the image `manifestDigest` in the layout. Call it
+ * after verifyLayout accepted the layout: that is what makes the SBOM trusted.
+ */
+export async function readSbomPurls(dir: string, manifestDigest: string): Promise<string[]> {
+  const [sbom] = await layout.listAttachments(dir, manifestDigest as Digest, 'sbom');
+  if (!sbom) throw new VerifyError('SBOM_MISSING', `${dir}: no SBOM is attached to ${manifestDigest}`);
+  const manifest = await layout.readJsonBlob<Manifest>(dir, sbom.digest);
+  const blob = manifest.layers[0];
+  if (!blob) throw new VerifyError('SBOM_INVALID', `${dir}: the SBOM artifact ${sbom.digest} has no blob`);
+  const doc: unknown = JSON.parse((await layout.readBlob(dir, blob.digest)).toString('utf8'));
+  const facts = (doc as { bomFormat?: unknown }).bomFormat === 'CycloneDX' ? parseCycloneDxSbom(doc) : parseSpdxSbom(doc);
+  return facts.packages.map((p) => p.purl);
 }

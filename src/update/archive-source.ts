@@ -14,6 +14,8 @@ export interface ArchiveAccess {
   /** Consult `<suite>-updates` and `<suite>-security` even when the recipe says `updates: false`. */
   readonly includeUpdates?: boolean;
   readonly now: () => Date;
+  /** Debian architecture of this host: the default where nothing else names one. */
+  readonly hostArch: string;
   readonly fetchImpl?: typeof fetch;
   readonly onProgress?: (message: string) => void;
 }

@@ -23,9 +23,13 @@ export interface CheckOptions extends ArchiveAccess {
 }
 
 export interface RecipeCheck {
+  /** The recipe name, or the registry reference of an image checked from its SBOM. */
   readonly recipe: string;
-  readonly file: string;
-  readonly lockFile: string;
+  /** The recipe file and its lock (recipe checks). */
+  readonly file?: string;
+  readonly lockFile?: string;
+  /** The image's manifest digest (registry checks). */
+  readonly manifestDigest?: string;
   readonly upToDate: boolean;
   /** Answered from the InRelease files alone: no Packages index was read. */
   readonly inReleaseOnly: boolean;

@@ -63,6 +63,7 @@ async function libraryCheck(): Promise<CheckOptions> {
     securityMirror: archive.url,
     hostMirrors: () => hostArchiveMirrors(),
     now: () => new Date(),
+    hostArch: ARCH,
   };
 }
 

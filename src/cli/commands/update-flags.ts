@@ -49,6 +49,7 @@ export async function checkOptionsFromFlags(ctx: CommandContext, onProgress?: (m
     hostMirrors: () => hostArchiveMirrors(),
     includeUpdates: boolOpt(ctx, 'updates'),
     now: () => new Date(),
+    hostArch: hostDebianArch(process.arch),
     inReleaseMemo: new Map(),
     ...(onProgress ? { onProgress } : {}),
   };

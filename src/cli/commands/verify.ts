@@ -13,15 +13,15 @@ import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from
  * Fetch a registry image into a temporary layout, verify it there, delete it. Uses pull's path,
  * so the digests of everything fetched are checked on the way in.
  */
-async function verifyInRegistry(
+export async function verifyInRegistry<T = VerifyReport>(
   ctx: CommandContext,
   target: string,
-  verify: (layoutDir: string, identity: string) => Promise<VerifyReport>,
-): Promise<VerifyReport> {
+  verify: (layoutDir: string, identity: string) => Promise<T>,
+): Promise<T> {
   const reference = parseReference(target);
   const client = await registryClientFromFlags(ctx, reference.registry);
   const tmp = await mkdtemp(join(tmpdir(), 'imgfactory-verify-'));
-  let report: VerifyReport | undefined;
+  let report: T | undefined;
   try {
     await pullImage({
       ref: reference,
