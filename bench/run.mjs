@@ -135,9 +135,23 @@ if (!only || only === 'update') {
   if (results.builds?.static) cli(['lock', join(recipes, 'static.ts'), '--out', out]);
   else cli(['lock', join(recipes, 'static.ts'), '--from-archive']);
   cli(['lock', join(recipes, 'debian-trixie-minimal.ts'), '--from-archive']);
+  // The proxy answers from this process, so commands that go through it run asynchronously.
+  const { spawn } = await import('node:child_process');
+  const cliAsync = (argv) =>
+    new Promise((ok, fail) => {
+      const start = process.hrtime.bigint();
+      const child = spawn('node', [join(repo, 'bin/imgfactory.js'), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', fail);
+      child.on('close', (status) => ok({ seconds: Number(process.hrtime.bigint() - start) / 1e9, stdout, stderr, status }));
+    });
   const checkCache = join(work, 'check-cache');
   bytes = 0; requests = 0;
-  const check = cli(['check', recipes, ...via, '--cache-dir', checkCache, '--json']);
+  const check = await cliAsync(['check', recipes, ...via, '--cache-dir', checkCache, '--json']);
+  if (check.status !== 0) throw new Error(`check exited ${check.status}: ${check.stderr.slice(-500)}`);
   const checkBytes = bytes; const checkRequests = requests;
   const upToDate = JSON.parse(check.stdout).upToDate;
   results.check = { seconds: check.seconds, bytes: checkBytes, requests: checkRequests, upToDate, coldBuildSeconds: cold, ratio: check.seconds / cold };
@@ -148,14 +162,15 @@ if (!only || only === 'update') {
   lock.inReleases[0].sha256 = '0'.repeat(64);
   writeFileSync(lockFile, JSON.stringify(lock));
   bytes = 0; requests = 0;
-  const changedStart = process.hrtime.bigint();
-  const changed = spawnSync('node', [join(repo, 'bin/imgfactory.js'), 'check', join(recipes, 'debian-minimal.ts'), ...via, '--cache-dir', join(work, 'check-cache-2'), '--json'], { env: process.env, maxBuffer: 1 << 28 });
-  const changedSeconds = Number(process.hrtime.bigint() - changedStart) / 1e9;
+  const changed = await cliAsync(['check', join(recipes, 'debian-minimal.ts'), ...via, '--cache-dir', join(work, 'check-cache-2'), '--json']);
+  const changedSeconds = changed.seconds;
   results.checkIndexes = { seconds: changedSeconds, bytes, requests, status: changed.status };
   lines.push(`| \`imgfactory check\` debian-minimal, InRelease differs, empty cache (index path) | ${changedSeconds.toFixed(2)} s | ${mb(bytes)} MB in ${requests} requests | exit ${changed.status} |`);
   proxy.close();
-  const d = timed(['/usr/bin/time', '-f', '%e %M', 'node', join(repo, 'bin/imgfactory.js'), 'diff', join(out, 'debian-minimal'), join(out, 'python3'), '--json']);
-  const [, rssKiB] = spawnSync('/usr/bin/time', ['-f', '%e %M', 'node', join(repo, 'bin/imgfactory.js'), 'diff', join(out, 'debian-minimal'), join(out, 'python3'), '--json'], { maxBuffer: 1 << 28 }).stderr.toString().trim().split('\n').pop().split(' ').map(Number);
+  // GNU time reports the peak RSS of the diff process (%M, KiB) on the last stderr line.
+  const dr = spawnSync('/usr/bin/time', ['-f', '%e %M', 'node', join(repo, 'bin/imgfactory.js'), 'diff', join(out, 'debian-minimal'), join(out, 'python3'), '--json'], { maxBuffer: 1 << 28 });
+  const [diffSeconds, rssKiB] = dr.stderr.toString().trim().split('\n').pop().split(' ').map(Number);
+  const d = { seconds: diffSeconds, stdout: dr.stdout.toString() };
   const diff = JSON.parse(d.stdout);
   results.diff = { seconds: d.seconds, peakRssKiB: rssKiB, files: diff.files.added.length + diff.files.removed.length + diff.files.changed.length };
   lines.push(`| \`imgfactory diff out/debian-minimal out/python3\` | ${d.seconds.toFixed(2)} s | – | peak RSS ${Math.round(rssKiB / 1024)} MiB, ${results.diff.files} files differ |`);
