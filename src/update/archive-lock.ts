@@ -15,7 +15,7 @@ import { archiveFor, type ArchiveAccess } from './archive-source.js';
 import { bestVersions, lookupBest } from './resolve.js';
 
 export async function lockFromArchive(recipe: Recipe, a: ArchiveAccess & { readonly bootstrapper: string }): Promise<Lock> {
-  const target = await archiveFor(recipe, { ...a, includeUpdates: false });
+  const target = await archiveFor(recipe, a);
   const archive = await fetchVerifiedArchive({ ...target, architectures: recipe.architectures });
   const best = bestVersions(archive.entries());
   const names = [...new Set(recipe.layers.flatMap((l) => l.packages))].sort();
