@@ -24,9 +24,11 @@ let registry: LocalRegistry;
 let key: TestKey;
 let pubFile: string;
 let stale: { package: string; version: string };
+let builtLayout: string;
 
 beforeAll(async () => {
   const built = await sharedBuild('debian-minimal');
+  builtLayout = built.report.layoutDir;
   registry = await startTestRegistry();
   key = await testKey('ed25519');
   const dir = await tempDir('imgf-registry-check-');
@@ -102,5 +104,17 @@ describe('check of a registry image', () => {
     r = await runCli(['check', `${registry.host}/check/older:12`, '--insecure', ...CACHE]);
     expect(r.status).toBe(2);
     expect(errorLines(r.stderr)).toHaveLength(1);
+  });
+
+  it('diff of the registry image against the layout it was pushed from is empty; without --key it is refused', async () => {
+    const r = await runCli(['diff', `${registry.host}/check/current:12`, builtLayout, '--key', pubFile, '--insecure', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.files).toEqual({ added: [], removed: [], changed: [] });
+    expect(d.packages).toEqual({ added: [], removed: [], upgraded: [], downgraded: [] });
+    expect(d.config).toEqual([]);
+    const refused = await runCli(['diff', `${registry.host}/check/current:12`, builtLayout, '--insecure']);
+    expect(refused.status).toBe(2);
+    expect(errorLines(refused.stderr)).toHaveLength(1);
   });
 });

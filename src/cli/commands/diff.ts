@@ -1,17 +1,24 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { diffImages, type ImageDiff } from '../../diff/diff-images.js';
-import { printJson, type Command, type CommandContext } from '../command.js';
+import { UsageError } from '../../errors.js';
+import { verifyLayout } from '../../sign/verify-layout.js';
+import { listOpt, printJson, type Command, type CommandContext } from '../command.js';
 import { createProgress } from '../progress.js';
 import { abortOnSignals } from './build.js';
+import { verificationKeysFromFiles } from './key-flags.js';
+import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP } from './registry-flags.js';
+import { verifyInRegistry } from './verify.js';
 
 export const diffCommand: Command = {
   name: 'diff',
   summary: 'Show what differs between two images or root filesystems: packages, files, config',
-  help: `Usage: imgfactory diff <a> <b> [--json]
+  help: `Usage: imgfactory diff <a> <b> [--key <public.asc>] [--json]
 
-Each side is an OCI image layout (a directory with oci-layout, e.g. out/<name>), a root
-filesystem directory (an LXC/systemd-nspawn root, an unpacked image) or a rootfs tarball
-(podman export, build --rootfs). Prints:
+Each side is an OCI image layout (a directory with oci-layout, e.g. out/<name>), a registry
+reference (fetched as verify fetches it into a temporary layout; its signature is checked
+with --key first), a root filesystem directory (an LXC/systemd-nspawn root, an unpacked
+image) or a rootfs tarball (podman export, build --rootfs). Prints:
   packages  added, removed, upgraded/downgraded (old → new, and the suite and "security"
             when the side has a verified package manifest; else from its dpkg database)
   files     added, removed, changed (content, size, mode, owner, link target), read by
@@ -19,15 +26,20 @@ filesystem directory (an LXC/systemd-nspawn root, an unpacked image) or a rootfs
   config    user, env, entrypoint, cmd, workdir, labels (image sides only)
 Use it to see what a rebuild changed, or to find drift in a deployed root filesystem.
 Two sides of different architectures are refused (exit 2). Exit 0 when the comparison ran,
-whether or not anything differs.`,
-  options: {},
+whether or not anything differs.
+
+Options:
+  --key <public.asc>   registry sides: the key their signature must verify with (repeatable)
+${REGISTRY_OPTIONS_HELP}`,
+  options: { key: { type: 'string', multiple: true }, ...REGISTRY_OPTIONS },
   minPositionals: 2,
   async run(ctx) {
     const progress = createProgress(ctx.io, !ctx.json);
     const { signal, dispose } = abortOnSignals(ctx.io);
     try {
       progress.stage('diff', `${ctx.positionals[0]} → ${ctx.positionals[1]}`);
-      const d = await diffImages(resolve(ctx.cwd, ctx.positionals[0]!), resolve(ctx.cwd, ctx.positionals[1]!), { signal });
+      const [a, b] = [ctx.positionals[0]!, ctx.positionals[1]!];
+      const d = await withSide(ctx, a, (pa) => withSide(ctx, b, (pb) => diffImages(pa, pb, { signal })));
       printDiff(ctx, d);
       return 0;
     } finally {
@@ -35,6 +47,23 @@ whether or not anything differs.`,
     }
   },
 };
+
+/**
+ * Runs `fn` on a local path, or on a registry image fetched into a temporary layout that lives
+ * only while `fn` runs. A registry image's signature is checked first, as pull does.
+ */
+async function withSide<T>(ctx: CommandContext, arg: string, fn: (path: string) => Promise<T>): Promise<T> {
+  const local = resolve(ctx.cwd, arg);
+  const exists = await stat(local).then(() => true, () => false);
+  if (exists || !/^[^/\s]+\/[^\s]+$/.test(arg)) return fn(local);
+  const keyFiles = listOpt(ctx, 'key');
+  if (keyFiles.length === 0) throw new UsageError('MISSING_ARGUMENT', `diff ${arg}: a registry image needs --key <public.asc> to verify it with`);
+  const keys = await verificationKeysFromFiles(ctx, keyFiles);
+  return verifyInRegistry(ctx, arg, async (dir, identity) => {
+    await verifyLayout({ layoutDir: dir, keys, identity, signatureOnly: true });
+    return fn(dir);
+  });
+}
 
 function printDiff(ctx: CommandContext, d: ImageDiff): void {
   if (ctx.json) {
