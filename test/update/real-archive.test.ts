@@ -12,6 +12,11 @@ import { run } from '../../src/exec.js';
 import { runCli } from '../helpers/cli.js';
 import { RECIPES_DIR, SHARED_CACHE_DIR } from '../helpers/paths.js';
 import { sharedBuild, SHARED_OUT } from '../helpers/shared-build.js';
+import { DEFAULT_DEBIAN_KEYS_DIR } from '../../src/archive/keyring.js';
+import { writeBuildLocks } from '../../src/lock/write-build-locks.js';
+import { hostDebianArch } from '../../src/oci/platform.js';
+import { REPORT_FILE, type BuildReport } from '../../src/pipeline/build.js';
+import { loadRecipe } from '../../src/recipe/load.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const CACHE = ['--cache-dir', join(SHARED_CACHE_DIR, 'archive-cache')];
@@ -180,4 +185,29 @@ export default defineRecipe({
     expect(r.status).toBe(2);
     expect(errorLines(r.stderr)).toHaveLength(1);
   });
+
+  it('the locks a build writes (writeBuildLocks, parents first) are what a later check accepts', async () => {
+    const dir = await tempDir('imgf-build-locks-');
+    await mkdir(join(dir, 'lib'));
+    for (const f of ['debian-minimal.ts', 'python3.ts', 'lib/common.ts']) await copyFile(join(RECIPES_DIR, f), join(dir, f));
+    const hostArch = hostDebianArch(process.arch);
+    const built = await sharedBuild('python3');
+    // The same build, as if these copies (same bytes) had been built with their parent on the way.
+    const parent = JSON.parse(await readFile(join(minimalDir, REPORT_FILE), 'utf8')) as BuildReport;
+    const files = await writeBuildLocks(
+      { ...built, recipe: await loadRecipe(join(dir, 'python3.ts'), { hostArch }), parents: [{ ...parent, recipe: { ...parent.recipe, file: join(dir, 'debian-minimal.ts') } }] },
+      { keysDir: DEFAULT_DEBIAN_KEYS_DIR, hostArch, output: { bootstrapper: 'debootstrap' } },
+    );
+    expect(files).toEqual([join(dir, 'debian-minimal.lock.json'), join(dir, 'python3.lock.json')]);
+    const lock = JSON.parse(await readFile(files[1]!, 'utf8'));
+    expect(lock.image.manifestDigest).toBe(built.report.manifestDigest);
+    expect(lock.architectures[hostArch].length).toBe(built.packageManifest.packages.length);
+    const r = await runCli(['check', dir, '--json', ...CACHE]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).images.map((i: { recipe: string; inReleaseOnly: boolean }) => [i.recipe, i.inReleaseOnly])).toEqual([
+      ['debian-minimal', true],
+      ['python3', true],
+    ]);
+  });
 });
+

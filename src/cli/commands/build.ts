@@ -137,7 +137,8 @@ Options:
   --json                      print a summary (digest, layers, sizes, seconds per stage)
 
 Every successful build writes <recipe>.lock.json beside the recipe (and beside each parent
-built on the way): see imgfactory lock.`,
+built on the way): see imgfactory lock. --no-lock skips that (a scratch build of a recipe
+whose lock should not move).`,
   options: {
     out: { type: 'string' },
     'work-dir': { type: 'string' },
@@ -158,6 +159,7 @@ built on the way): see imgfactory lock.`,
     'ca-file': { type: 'string' },
     insecure: { type: 'boolean' },
     'if-changed': { type: 'boolean' },
+    'no-lock': { type: 'boolean' },
   },
   minPositionals: 1,
   async run(ctx) {
@@ -204,7 +206,7 @@ built on the way): see imgfactory lock.`,
           } else progress.stage(e.stage, e.message);
         },
       });
-      const lockFiles = await writeBuildLocks(result, {
+      const lockFiles = boolOpt(ctx, 'no-lock') ? [] : await writeBuildLocks(result, {
         keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
         hostArch: hostDebianArch(process.arch),
         output: { bootstrapper },
