@@ -2,7 +2,7 @@
 // imgfactory benchmarks. Every figure is measured next to a reference in the same run, on the
 // same machine and mirror, so the ratios mean something even when absolute times drift.
 //
-//   sudo node bench/run.mjs [--only build|layer|push] [--out bench/results]
+//   sudo node bench/run.mjs [--only build|layer|push|update] [--out bench/results]
 //
 // Needs root (debootstrap), a built dist/ (`npm run build`) and the host's apt mirror.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -100,6 +100,80 @@ if (!only || only === 'push') {
   results.push = { runs };
   lines.push(`| \`imgfactory push\` debian-minimal to an empty local registry (median of 3) | ${med('ours').toFixed(2)} s (${(med('ours') / med('skopeo')).toFixed(2)}× skopeo) | ${mb(runs[0].bytes)} MB in ${runs[0].blobs} blobs | plain HTTP on loopback |`);
   lines.push(`| \`skopeo copy oci: docker://\` to an empty local registry (reference, median of 3) | ${med('skopeo').toFixed(2)} s | – | – |`);
+}
+
+if (!only || only === 'update') {
+  // `check` of every shipped recipe when nothing changed, against a cold build of
+  // debian-minimal; bytes counted by a loopback proxy in front of the mirror. Then the same
+  // check forced onto the index path, and `diff` debian-minimal → python3.
+  const { securityMirror } = await hostArchiveMirrors();
+  const { createServer } = await import('node:http');
+  let bytes = 0;
+  let requests = 0;
+  const proxy = createServer(async (req, res) => {
+    const [, side, ...rest] = req.url.split('/');
+    const upstream = `${side === 's' ? securityMirror : mirror}/${rest.join('/')}`;
+    const r = await fetch(upstream);
+    const body = Buffer.from(await r.arrayBuffer());
+    bytes += body.length;
+    requests += 1;
+    res.writeHead(r.status, { 'content-length': body.length }).end(body);
+  });
+  await new Promise((ok) => proxy.listen(0, '127.0.0.1', ok));
+  const port = proxy.address().port;
+  const via = ['--mirror', `http://127.0.0.1:${port}/m`, '--security-mirror', `http://127.0.0.1:${port}/s`];
+  const recipes = join(work, 'recipes');
+  execFileSync('cp', ['-r', join(repo, 'recipes'), recipes]);
+  const cli = (argv, env = process.env) => timed(['node', join(repo, 'bin/imgfactory.js'), ...argv], { env });
+  const out = join(work, 'out-update');
+  // Cold: a fresh archive cache, so the build downloads every index and .deb it needs.
+  const coldEnv = { ...process.env, XDG_CACHE_HOME: join(work, 'cold-cache') };
+  const cold = results.builds?.['debian-minimal']?.seconds ?? cli(['build', join(recipes, 'debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w')], coldEnv).seconds;
+  if (!results.builds) cli(['build', join(recipes, 'python3.ts'), '--out', out, '--work-dir', join(work, 'w')]);
+  else execFileSync('cp', ['-r', join(work, 'out'), out]);
+  cli(['lock', join(recipes, 'debian-minimal.ts'), join(recipes, 'python3.ts'), '--out', out]);
+  if (results.builds?.static) cli(['lock', join(recipes, 'static.ts'), '--out', out]);
+  else cli(['lock', join(recipes, 'static.ts'), '--from-archive']);
+  cli(['lock', join(recipes, 'debian-trixie-minimal.ts'), '--from-archive']);
+  // The proxy answers from this process, so commands that go through it run asynchronously.
+  const { spawn } = await import('node:child_process');
+  const cliAsync = (argv) =>
+    new Promise((ok, fail) => {
+      const start = process.hrtime.bigint();
+      const child = spawn('node', [join(repo, 'bin/imgfactory.js'), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', fail);
+      child.on('close', (status) => ok({ seconds: Number(process.hrtime.bigint() - start) / 1e9, stdout, stderr, status }));
+    });
+  const checkCache = join(work, 'check-cache');
+  bytes = 0; requests = 0;
+  const check = await cliAsync(['check', recipes, ...via, '--cache-dir', checkCache, '--json']);
+  if (check.status !== 0) throw new Error(`check exited ${check.status}: ${check.stderr.slice(-500)}`);
+  const checkBytes = bytes; const checkRequests = requests;
+  const upToDate = JSON.parse(check.stdout).upToDate;
+  results.check = { seconds: check.seconds, bytes: checkBytes, requests: checkRequests, upToDate, coldBuildSeconds: cold, ratio: check.seconds / cold };
+  lines.push(`| \`imgfactory check recipes/\` (4 recipes), nothing changed | ${check.seconds.toFixed(2)} s (${(check.seconds / cold).toFixed(3)}× a cold debian-minimal build of ${cold.toFixed(1)} s) | ${(checkBytes / 1024).toFixed(1)} KiB in ${checkRequests} requests | up to date: ${upToDate} |`);
+  // The index path: a lock whose InRelease no longer matches, with an empty cache (downloads indexes).
+  const lockFile = join(recipes, 'debian-minimal.lock.json');
+  const lock = JSON.parse(execFileSync('cat', [lockFile]).toString());
+  lock.inReleases[0].sha256 = '0'.repeat(64);
+  writeFileSync(lockFile, JSON.stringify(lock));
+  bytes = 0; requests = 0;
+  const changed = await cliAsync(['check', join(recipes, 'debian-minimal.ts'), ...via, '--cache-dir', join(work, 'check-cache-2'), '--json']);
+  const changedSeconds = changed.seconds;
+  results.checkIndexes = { seconds: changedSeconds, bytes, requests, status: changed.status };
+  lines.push(`| \`imgfactory check\` debian-minimal, InRelease differs, empty cache (index path) | ${changedSeconds.toFixed(2)} s | ${mb(bytes)} MB in ${requests} requests | exit ${changed.status} |`);
+  proxy.close();
+  // GNU time reports the peak RSS of the diff process (%M, KiB) on the last stderr line.
+  const dr = spawnSync('/usr/bin/time', ['-f', '%e %M', 'node', join(repo, 'bin/imgfactory.js'), 'diff', join(out, 'debian-minimal'), join(out, 'python3'), '--json'], { maxBuffer: 1 << 28 });
+  const [diffSeconds, rssKiB] = dr.stderr.toString().trim().split('\n').pop().split(' ').map(Number);
+  const d = { seconds: diffSeconds, stdout: dr.stdout.toString() };
+  const diff = JSON.parse(d.stdout);
+  results.diff = { seconds: d.seconds, peakRssKiB: rssKiB, files: diff.files.added.length + diff.files.removed.length + diff.files.changed.length };
+  lines.push(`| \`imgfactory diff out/debian-minimal out/python3\` | ${d.seconds.toFixed(2)} s | – | peak RSS ${Math.round(rssKiB / 1024)} MiB, ${results.diff.files} files differ |`);
 }
 
 mkdirSync(resultsDir, { recursive: true });

@@ -10,6 +10,7 @@ packages=(
   skopeo podman runc uidmap       # consumers: signature checks, pull, run
   docker-registry apache2-utils openssl  # the local registry: distribution 2.8, htpasswd, TLS
   xz-utils ca-certificates
+  apt-utils                       # apt-ftparchive: the controlled test archive of update checks
 )
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

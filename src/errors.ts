@@ -17,6 +17,8 @@ export const ExitStatus = {
   externalTool: 4,
   /** The registry or the network failed. */
   network: 5,
+  /** `check` (and `plan --changed --exit-code`): the command worked and updates exist, as `dnf check-update` reports them. */
+  updatesAvailable: 100,
   /** Stopped by SIGINT or SIGTERM (after cleaning up), as shells report 128 + SIGINT. */
   interrupted: 130,
 } as const;
@@ -258,6 +260,18 @@ export class GithubError extends ImgfactoryError<GithubErrorCode> {
       ? ExitStatus.usage
       : ExitStatus.network;
   }
+}
+
+export type LockErrorCode = 'LOCK_MISSING' | 'LOCK_INVALID' | 'LOCK_RECIPE_MISMATCH' | 'LOCK_NO_BUILD';
+/** A lock file that is absent, unreadable or not the named recipe's: the user's input, so exit 2. */
+export class LockError extends ImgfactoryError<LockErrorCode> {
+  readonly exitStatus = ExitStatus.usage;
+}
+
+export type DiffErrorCode = 'DIFF_SOURCE_INVALID' | 'DIFF_ARCH_MISMATCH' | 'DIFF_NO_PACKAGES';
+/** A side of `diff` that is not an image, rootfs directory or tarball, or two sides that cannot be compared. */
+export class DiffError extends ImgfactoryError<DiffErrorCode> {
+  readonly exitStatus = ExitStatus.usage;
 }
 
 export function isImgfactoryError(e: unknown): e is ImgfactoryError {

@@ -29,6 +29,9 @@ const PURE = [
   'registry/challenge.ts', 'registry/protocol.ts', 'registry/retry.ts',
   'github/check-report.ts', 'github/markdown.ts', 'github/issue-plan.ts', 'github/rate-limit.ts',
   'oci/document.ts', 'oci/attachment-kinds.ts',
+  'lock/lock.ts', 'lock/recipe-digest.ts', 'lock/build-lock.ts', 'update/resolve.ts',
+  'diff/types.ts', 'diff/diff-files.ts', 'diff/diff-packages.ts', 'diff/diff-config.ts', 'diff/file-tree.ts', 'diff/packages-from-tree.ts',
+  'diff/architecture.ts', 'update/purl.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [

@@ -94,12 +94,7 @@ export async function fetchVerifiedArchive(options: FetchVerifiedArchiveOptions)
   if (options.components.length === 0 || options.architectures.length === 0) {
     throw new TypeError('fetchVerifiedArchive: at least one component and one architecture are needed');
   }
-  const http: HttpOptions = {
-    ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
-    ...(options.retries === undefined ? {} : { retries: options.retries }),
-    ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
+  const http = httpOptions(options);
   // allSettled: when one suite fails, the others finish before the error surfaces, so no
   // download is still writing into the cache after this function has returned.
   const settled = await Promise.allSettled(archiveSuites(options).map((s) => fetchSuite(s, options, http)));
@@ -128,7 +123,36 @@ interface FetchedSuite {
   readonly packages: ArchivePackage[][];
 }
 
-async function fetchSuite(source: SuiteSource, o: FetchVerifiedArchiveOptions, http: HttpOptions): Promise<FetchedSuite> {
+/**
+ * Only the InRelease files of the suites, fetched and verified exactly as a build does (every
+ * signature judged, Valid-Until enforced): the cheap first step of an update check, which
+ * stops here when every one is byte-identical to the lock's.
+ */
+export async function fetchVerifiedInReleases(
+  options: Omit<FetchVerifiedArchiveOptions, 'components' | 'architectures'>,
+): Promise<{ readonly inReleases: readonly VerifiedInRelease[]; readonly releases: readonly VerifiedRelease[] }> {
+  const http = httpOptions(options);
+  const settled = await Promise.allSettled(archiveSuites(options).map((s) => fetchInRelease(s, options, http)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const fetched = settled.map((r) => (r as PromiseFulfilledResult<{ inRelease: VerifiedInRelease; release: VerifiedRelease }>).value);
+  return { inReleases: fetched.map((f) => f.inRelease), releases: fetched.map((f) => f.release) };
+}
+
+function httpOptions(o: Pick<FetchVerifiedArchiveOptions, 'fetchImpl' | 'retries' | 'retryDelayMs' | 'signal'>): HttpOptions {
+  return {
+    ...(o.fetchImpl ? { fetchImpl: o.fetchImpl } : {}),
+    ...(o.retries === undefined ? {} : { retries: o.retries }),
+    ...(o.retryDelayMs === undefined ? {} : { retryDelayMs: o.retryDelayMs }),
+    ...(o.signal ? { signal: o.signal } : {}),
+  };
+}
+
+async function fetchInRelease(
+  source: SuiteSource,
+  o: Pick<FetchVerifiedArchiveOptions, 'keys' | 'now' | 'maxClockSkewMs' | 'cacheDir' | 'onProgress'>,
+  http: HttpOptions,
+): Promise<{ inRelease: VerifiedInRelease; release: VerifiedRelease }> {
   const { suite, archiveUrl } = source;
   const inReleaseUrl = `${archiveUrl}/dists/${suite}/InRelease`;
   const bytes = await fetchBytes(inReleaseUrl, http, { maxBytes: MAX_INRELEASE_BYTES });
@@ -140,6 +164,21 @@ async function fetchSuite(source: SuiteSource, o: FetchVerifiedArchiveOptions, h
   });
   await storeVerified(o.cacheDir, release.sha256, bytes);
   o.onProgress?.(`${suite}: InRelease verified (${release.signers.map((s) => s.signingKeyId).join(', ')})`);
+  const inRelease: VerifiedInRelease = {
+    suite,
+    url: inReleaseUrl,
+    sha256: release.sha256,
+    date: release.date.toISOString(),
+    ...(release.validUntil ? { validUntil: release.validUntil.toISOString() } : {}),
+    signers: release.signers.map((s) => ({ fingerprint: s.fingerprint, userId: s.userId })),
+  };
+  return { inRelease, release };
+}
+
+async function fetchSuite(source: SuiteSource, o: FetchVerifiedArchiveOptions, http: HttpOptions): Promise<FetchedSuite> {
+  const { suite, archiveUrl } = source;
+  const { inRelease, release } = await fetchInRelease(source, o, http);
+  const inReleaseUrl = inRelease.url;
 
   const indexes: VerifiedIndex[] = [];
   const packages: ArchivePackage[][] = [];
@@ -155,14 +194,6 @@ async function fetchSuite(source: SuiteSource, o: FetchVerifiedArchiveOptions, h
       o.onProgress?.(`${suite}: ${entry.path} verified, ${list.length} packages`);
     }
   }
-  const inRelease: VerifiedInRelease = {
-    suite,
-    url: inReleaseUrl,
-    sha256: release.sha256,
-    date: release.date.toISOString(),
-    ...(release.validUntil ? { validUntil: release.validUntil.toISOString() } : {}),
-    signers: release.signers.map((s) => ({ fingerprint: s.fingerprint, userId: s.userId })),
-  };
   return { inRelease, release, indexes, packages };
 }
 

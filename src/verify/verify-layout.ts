@@ -54,6 +54,14 @@ export interface VerifyReport {
 }
 
 export async function verifyLayout(options: VerifyLayoutOptions): Promise<VerifyReport> {
+  return (await verifyLayoutAndSbom(options)).report;
+}
+
+/**
+ * verifyLayout, also handing back the SBOM that matched the verified provenance (the one a
+ * caller may then trust: another party may have attached an SBOM of its own beside it).
+ */
+export async function verifyLayoutAndSbom(options: VerifyLayoutOptions): Promise<{ report: VerifyReport; sbom?: SbomFacts }> {
   const { layout } = options;
   const image = layout.resolve(options.tag);
   // A signature vouches for the manifest digest, and through it for every blob: check them all
@@ -68,20 +76,23 @@ export async function verifyLayout(options: VerifyLayoutOptions): Promise<Verify
     }
   }
   const signatures = await verifySignatures(layout, image.digest, options);
-  if (options.signatureOnly) return { manifestDigest: image.digest, blobsChecked, signatures };
+  if (options.signatureOnly) return { report: { manifestDigest: image.digest, blobsChecked, signatures } };
   const provenance = await verifyProvenance(layout, image.digest, options.keys);
   const sbom = matchingSbom(await readSboms(layout, image.digest), provenance.facts, image.digest);
   return {
-    manifestDigest: image.digest,
-    blobsChecked,
-    signatures,
-    provenance: {
-      signerFingerprint: provenance.signerFingerprint,
-      builderId: provenance.facts.builderId,
-      dependencies: provenance.facts.dependencies,
-      packages: provenance.facts.debs.length,
+    report: {
+      manifestDigest: image.digest,
+      blobsChecked,
+      signatures,
+      provenance: {
+        signerFingerprint: provenance.signerFingerprint,
+        builderId: provenance.facts.builderId,
+        dependencies: provenance.facts.dependencies,
+        packages: provenance.facts.debs.length,
+      },
+      sbom: { format: sbom.format, packages: sbom.packages.length },
     },
-    sbom: { format: sbom.format, packages: sbom.packages.length },
+    sbom,
   };
 }
 

@@ -175,7 +175,7 @@ describe('publish and consume', () => {
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/--push needs --key/);
     const r = await runCli(
-      ['build', join(REPO_ROOT, 'recipes/python3.ts'), '--out', out, '--work-dir', join(tmp, 'build-push-work'), '--key', join(tmp, 'ours.secret.asc'), '--identity', target, '--push', '--ca-file', registry.caFile!, '--lookaside-dir', lookasideDir, '--json'],
+      ['build', join(REPO_ROOT, 'recipes/python3.ts'), '--no-lock', '--out', out, '--work-dir', join(tmp, 'build-push-work'), '--key', join(tmp, 'ours.secret.asc'), '--identity', target, '--push', '--ca-file', registry.caFile!, '--lookaside-dir', lookasideDir, '--json'],
       { env: cliEnv() },
     );
     expect(r.status, r.stderr).toBe(0);

@@ -13,6 +13,8 @@ import { imgfactoryVersion } from '../../version.js';
 import { signingKeyFromFile } from './key-flags.js';
 import { signatureCreator } from './sign.js';
 import { createProgress } from '../progress.js';
+import { writeBuildLocks } from '../../lock/write-build-locks.js';
+import { ifChanged } from './build-if-changed.js';
 
 export function archiveCacheDir(env: CommandContext['env']): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'imgfactory', 'archive');
@@ -130,7 +132,13 @@ Options:
   --lookaside-dir <dir>       with --push: also write signatures to this lookaside store
   --ca-file <pem>             with --push: trust this CA for the registry's TLS certificate
   --insecure                  with --push: plain HTTP to the registry (never used unless asked)
-  --json                      print a summary (digest, layers, sizes, seconds per stage)`,
+  --if-changed                check first (see imgfactory check): when the lock is up to date,
+                              print "up to date", write nothing and exit 0; otherwise build
+  --json                      print a summary (digest, layers, sizes, seconds per stage)
+
+Every successful build writes <recipe>.lock.json beside the recipe (and beside each parent
+built on the way): see imgfactory lock. --no-lock skips that (a scratch build of a recipe
+whose lock should not move).`,
   options: {
     out: { type: 'string' },
     'work-dir': { type: 'string' },
@@ -150,9 +158,13 @@ Options:
     'lookaside-dir': { type: 'string' },
     'ca-file': { type: 'string' },
     insecure: { type: 'boolean' },
+    'if-changed': { type: 'boolean' },
+    'no-lock': { type: 'boolean' },
   },
   minPositionals: 1,
   async run(ctx) {
+    // Before the root check: a scheduled job's "nothing changed" needs no privileges.
+    if (boolOpt(ctx, 'if-changed') && (await ifChanged(ctx)) === 'up-to-date') return 0;
     if (process.getuid?.() !== 0) {
       throw new UsageError('NOT_ROOT', 'build needs root (debootstrap, chroot and mounts): run it with sudo');
     }
@@ -194,6 +206,12 @@ Options:
           } else progress.stage(e.stage, e.message);
         },
       });
+      const lockFiles = boolOpt(ctx, 'no-lock') ? [] : await writeBuildLocks(result, {
+        keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
+        hostArch: hostDebianArch(process.arch),
+        output: { bootstrapper },
+      });
+      for (const f of lockFiles) progress.info(`lock written: ${f}`);
       const lookasideDir = stringOpt(ctx, 'lookaside-dir');
       const caFile = stringOpt(ctx, 'ca-file');
       const published = push

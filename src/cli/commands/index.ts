@@ -14,5 +14,26 @@ import { pushCommand } from './push.js';
 import { pullCommand } from './pull.js';
 import { registryServeCommand } from './registry-serve.js';
 import { reportCommand } from './report.js';
+import { lockCommand } from './lock.js';
+import { checkCommand } from './check.js';
+import { diffCommand } from './diff.js';
 
-export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand, reportCommand];
+export const commands: readonly Command[] = [
+  validateCommand,
+  planCommand,
+  buildCommand,
+  lockCommand,
+  checkCommand,
+  diffCommand,
+  archiveVerifyCommand,
+  auditCommand,
+  signCommand,
+  verifyCommand,
+  policyCommand,
+  keysGenerateCommand,
+  keysExportCommand,
+  pushCommand,
+  pullCommand,
+  registryServeCommand,
+  reportCommand,
+];

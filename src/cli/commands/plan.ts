@@ -2,8 +2,11 @@ import { hostDebianArch } from '../../oci/platform.js';
 import { displayPath, loadRecipeChain } from '../../recipe/load.js';
 import { planBuilds } from '../../recipe/plan.js';
 import type { Recipe } from '../../recipe/types.js';
-import { printJson, type Command } from '../command.js';
+import { boolOpt, printJson, type Command } from '../command.js';
+import { createProgress } from '../progress.js';
 import { expandRecipeArgs } from './recipe-args.js';
+import { changedRecipes } from './plan-changed.js';
+import { checkOptionsFromFlags, UPDATE_OPTIONS, UPDATE_OPTIONS_HELP } from './update-flags.js';
 
 export const planCommand: Command = {
   name: 'plan',
@@ -13,15 +16,28 @@ export const planCommand: Command = {
 Loads the recipes and their from: parents and prints the order to build them in. Recipes of
 the same level do not depend on each other and may be built in parallel.
 --json prints a list usable as a GitHub Actions matrix:
-  matrix: { include: \${{ fromJSON(needs.plan.outputs.recipes) }} }`,
-  options: {},
+  matrix: { include: \${{ fromJSON(needs.plan.outputs.recipes) }} }
+
+--changed keeps only the recipes that need a rebuild (see imgfactory check: archive updates, a
+changed recipe or parent, changed keys, or no lock yet) and the children of those, parents
+first; each entry then says why. The other options apply to --changed only:
+${UPDATE_OPTIONS_HELP}`,
+  options: { changed: { type: 'boolean' }, ...UPDATE_OPTIONS },
   minPositionals: 1,
   async run(ctx) {
     const files = await expandRecipeArgs(ctx.positionals, ctx.cwd);
     const opts = { hostArch: hostDebianArch(process.arch), displayBase: ctx.cwd };
     const cache = new Map<string, Recipe>();
     for (const f of files) await loadRecipeChain(f, opts, cache);
-    const steps = planBuilds([...cache.values()]).map((s) => ({
+    let planned = planBuilds([...cache.values()]);
+    let reasons = new Map<string, string[]>();
+    if (boolOpt(ctx, 'changed')) {
+      const progress = createProgress(ctx.io, !ctx.json);
+      const options = await checkOptionsFromFlags(ctx, (m) => progress.info(m));
+      reasons = await changedRecipes(planned, cache, options, (f) => progress.stage('check', displayPath(f, ctx.cwd)));
+      planned = planned.filter((s) => reasons.has(s.file));
+    }
+    const steps = planned.map((s) => ({
       ...s,
       recipe: displayPath(s.file, ctx.cwd),
       parent: s.parent === null ? null : displayPath(s.parent, ctx.cwd),
@@ -29,11 +45,22 @@ the same level do not depend on each other and may be built in parallel.
     if (ctx.json) {
       printJson(
         ctx.io,
-        steps.map((s) => ({ recipe: s.recipe, name: s.name, version: s.version, suite: s.suite, architectures: s.architectures, parent: s.parent, level: s.level })),
+        steps.map((s) => ({
+          recipe: s.recipe,
+          name: s.name,
+          version: s.version,
+          suite: s.suite,
+          architectures: s.architectures,
+          parent: s.parent,
+          level: s.level,
+          ...(reasons.has(s.file) ? { reasons: reasons.get(s.file) } : {}),
+        })),
       );
     } else {
       steps.forEach((s, i) =>
-        ctx.io.out(`${String(i + 1).padStart(2)}. [level ${s.level}] ${s.recipe}  (${s.name}@${s.version}${s.parent ? `, from ${s.parent}` : ''})`),
+        ctx.io.out(
+          `${String(i + 1).padStart(2)}. [level ${s.level}] ${s.recipe}  (${s.name}@${s.version}${s.parent ? `, from ${s.parent}` : ''})${reasons.has(s.file) ? `  ${reasons.get(s.file)!.join('; ')}` : ''}`,
+        ),
       );
     }
     return 0;

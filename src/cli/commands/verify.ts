@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitStatus, isImgfactoryError, UsageError } from '../../errors.js';
 import { Layout } from '../../oci/layout.js';
+import type { VerificationKey } from '../../pgp/keys.js';
 import { verifyLayout, type VerifyReport } from '../../verify/verify-layout.js';
 import { pullImage } from '../../registry/pull.js';
 import { DEFAULT_TAG, parseReference } from '../../oci/reference.js';
@@ -15,16 +16,16 @@ import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from
  * Fetch a registry image into a temporary layout, verify it there, delete it. Uses pull's path,
  * so the digests of everything fetched are checked on the way in.
  */
-async function verifyInRegistry(
+export async function verifyInRegistry<T = VerifyReport>(
   ctx: CommandContext,
   target: string,
-  verify: (layoutDir: string, identity: string) => Promise<VerifyReport>,
+  verify: (layoutDir: string, identity: string) => Promise<T>,
   verifySignature: (layoutDir: string, identity: string) => Promise<unknown>,
-): Promise<VerifyReport> {
+): Promise<T> {
   const reference = parseReference(target, { defaultTag: DEFAULT_TAG });
   const client = await registryClientFromFlags(ctx, reference.registry, { command: 'verify' });
   const tmp = await mkdtemp(join(tmpdir(), 'imgfactory-verify-'));
-  let report: VerifyReport | undefined;
+  let report: T | undefined;
   try {
     await pullImage({
       ref: reference,
@@ -42,6 +43,12 @@ async function verifyInRegistry(
     await rm(tmp, { recursive: true, force: true });
   }
   return report!;
+}
+
+/** Pull's trust-before-bulk step: the signature alone, on the manifests, before any layer is fetched. */
+export function signatureBeforeLayers(keys: readonly VerificationKey[], identity?: string): (layoutDir: string, pulledAs: string) => Promise<unknown> {
+  return async (layoutDir, pulledAs) =>
+    verifyLayout({ layout: await Layout.open(layoutDir), keys, signatureOnly: true, blobsNotYetFetched: true, identity: identity ?? pulledAs });
 }
 
 export const verifyCommand: Command = {
@@ -102,9 +109,7 @@ ${REGISTRY_OPTIONS_HELP}`,
               ctx,
               source.reference,
               (dir, pulledAs) => verify(dir, stringOpt(ctx, 'identity') ?? pulledAs, undefined),
-              // Trust before bulk: only the manifests are here yet.
-              async (dir, pulledAs) =>
-                verifyLayout({ layout: await Layout.open(dir), keys, signatureOnly: true, blobsNotYetFetched: true, identity: stringOpt(ctx, 'identity') ?? pulledAs }),
+              signatureBeforeLayers(keys, stringOpt(ctx, 'identity')),
             );
     } catch (e) {
       if (ctx.json && isImgfactoryError(e) && e.exitStatus === ExitStatus.verificationFailed) printJson(ctx.io, { verified: false, code: e.code, reason: e.message });

@@ -1,0 +1,56 @@
+/** The flags `lock`, `check`, `plan --changed` and `build --if-changed` share: which archive, which keys. */
+import { resolve } from 'node:path';
+import { hostArchiveMirrors } from '../../archive/host-mirror.js';
+import { DEFAULT_DEBIAN_KEYS_DIR, loadPinnedKeys } from '../../archive/keyring.js';
+import { UsageError } from '../../errors.js';
+import { hostDebianArch } from '../../oci/platform.js';
+import type { CheckOptions } from '../../update/check.js';
+import { boolOpt, stringOpt, type CommandContext, type OptionSpec } from '../command.js';
+import { defaultArchiveCacheDir } from './archive-verify.js';
+
+export const UPDATE_OPTIONS: OptionSpec = {
+  mirror: { type: 'string' },
+  'security-mirror': { type: 'string' },
+  'keys-dir': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  updates: { type: 'boolean' },
+  bootstrapper: { type: 'string' },
+};
+
+export const UPDATE_OPTIONS_HELP = `  --mirror <url>            Debian mirror (default: the recipe's, else the host's apt sources)
+  --security-mirror <url>   security mirror (default: likewise)
+  --keys-dir <dir>          pinned archive keys (default: the package's keys/debian)
+  --cache-dir <dir>         verified-file cache (default: $XDG_CACHE_HOME/imgfactory/archive)
+  --updates                 also consult <suite>-updates and <suite>-security when the
+                            recipe says updates: false
+  --bootstrapper <name>     the bootstrapper builds use (default: debootstrap); part of the
+                            recipe digest`;
+
+export async function checkOptionsFromFlags(ctx: CommandContext, onProgress?: (m: string) => void): Promise<CheckOptions> {
+  for (const flag of ['mirror', 'security-mirror'] as const) {
+    const v = stringOpt(ctx, flag);
+    if (v !== undefined && !/^https?:\/\/[^/\s]+/.test(v)) throw new UsageError('BAD_OPTION', `--${flag} must be an http(s) URL`);
+  }
+  const bootstrapper = stringOpt(ctx, 'bootstrapper') ?? 'debootstrap';
+  if (bootstrapper !== 'debootstrap' && bootstrapper !== 'mmdebstrap') {
+    throw new UsageError('BAD_OPTION', `--bootstrapper: expected debootstrap or mmdebstrap, got "${bootstrapper}"`);
+  }
+  const keysDir = stringOpt(ctx, 'keys-dir');
+  const cacheDir = stringOpt(ctx, 'cache-dir');
+  const mirror = stringOpt(ctx, 'mirror')?.replace(/\/+$/, '');
+  const securityMirror = stringOpt(ctx, 'security-mirror')?.replace(/\/+$/, '');
+  return {
+    load: { hostArch: hostDebianArch(process.arch), displayBase: ctx.cwd },
+    bootstrapper,
+    keys: await loadPinnedKeys(keysDir === undefined ? DEFAULT_DEBIAN_KEYS_DIR : resolve(ctx.cwd, keysDir)),
+    cacheDir: cacheDir === undefined ? defaultArchiveCacheDir(ctx.env) : resolve(ctx.cwd, cacheDir),
+    ...(mirror ? { mirror } : {}),
+    ...(securityMirror ? { securityMirror } : {}),
+    hostMirrors: () => hostArchiveMirrors(),
+    includeUpdates: boolOpt(ctx, 'updates'),
+    now: () => new Date(),
+    hostArch: hostDebianArch(process.arch),
+    inReleaseMemo: new Map(),
+    ...(onProgress ? { onProgress } : {}),
+  };
+}
