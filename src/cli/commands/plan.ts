@@ -1,27 +1,35 @@
-import { hostDebianArch } from '../../oci/platform.js';
-import { displayPath, loadRecipeChain } from '../../recipe/load.js';
+import { RecipeError } from '../../errors.js';
+import { displayPath, loadRecipeChains } from '../../recipe/load.js';
 import { planBuilds } from '../../recipe/plan.js';
 import type { Recipe } from '../../recipe/types.js';
 import { printJson, type Command } from '../command.js';
-import { expandRecipeArgs } from './recipe-args.js';
+import { expandRecipeArgs, RECIPE_LOAD_HELP, RECIPE_LOAD_OPTIONS, recipeLoadOptions } from './recipe-args.js';
 
 export const planCommand: Command = {
   name: 'plan',
   summary: 'Print the build order (parents before children)',
-  help: `Usage: imgfactory plan <recipe.ts|dir>... [--json]
+  help: `Usage: imgfactory plan <recipe.ts|dir>... [--json] [--recipe-timeout <seconds>]
 
 Loads the recipes and their from: parents and prints the order to build them in. Recipes of
-the same level do not depend on each other and may be built in parallel.
---json prints a list usable as a GitHub Actions matrix:
-  matrix: { include: \${{ fromJSON(needs.plan.outputs.recipes) }} }`,
-  options: {},
+the same level do not depend on each other and may be built in parallel. Two recipes with
+the same name are an error. Planning RUNS each recipe (see validate --help).
+--json prints a list usable as a GitHub Actions matrix (stdout holds only that JSON):
+  matrix: { include: \${{ fromJSON(needs.plan.outputs.recipes) }} }
+
+Options:
+  ${RECIPE_LOAD_HELP}`,
+  options: { ...RECIPE_LOAD_OPTIONS },
   minPositionals: 1,
   async run(ctx) {
     const files = await expandRecipeArgs(ctx.positionals, ctx.cwd);
-    const opts = { hostArch: hostDebianArch(process.arch), displayBase: ctx.cwd };
-    const cache = new Map<string, Recipe>();
-    for (const f of files) await loadRecipeChain(f, opts, cache);
-    const steps = planBuilds([...cache.values()]).map((s) => ({
+    const byFile = new Map<string, Recipe>();
+    const problems: string[] = [];
+    for (const r of await loadRecipeChains(files, recipeLoadOptions(ctx))) {
+      if (r.error) problems.push(...r.error.message.split('\n'));
+      else for (const recipe of r.chain!) byFile.set(recipe.file, recipe);
+    }
+    if (problems.length > 0) throw new RecipeError('RECIPE_INVALID', problems.join('\n'), { details: { problems } });
+    const steps = planBuilds([...byFile.values()], ctx.cwd).map((s) => ({
       ...s,
       recipe: displayPath(s.file, ctx.cwd),
       parent: s.parent === null ? null : displayPath(s.parent, ctx.cwd),
