@@ -17,6 +17,7 @@ const nameRe = /^[a-z0-9][a-z0-9._-]*$/;
 // Debian policy §5.6.1 package names, optionally pinned `=version` or qualified `:arch`.
 const packageRe = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:-]+)?$/;
 const suiteRe = /^[a-z][a-z0-9-]*$/;
+const suiteAliasRe = /^(old)*stable|^testing|^unstable|^experimental/;
 const envNameRe = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // adduser's default NAME_REGEX (Debian), which also keeps `:`, `,` and whitespace out of passwd/group.
 const userNameRe = /^[a-z][-a-z0-9_]*\$?$/;
@@ -187,7 +188,12 @@ const recipeObject = z.strictObject({
     .max(128)
     .refine((v) => semver.valid(v) === v, { message: 'expected a semantic version (e.g. 1.2.3)' }),
   description: text(4096).optional(),
-  suite: z.string().max(64).regex(suiteRe, { message: 'expected a Debian suite codename (e.g. bookworm)' }),
+  suite: z
+    .string()
+    .max(64)
+    .regex(suiteRe, { message: 'expected a Debian suite codename (e.g. bookworm)' })
+    // An alias moves to the next release on release day; a recipe must say which release it means.
+    .refine((s) => !suiteAliasRe.test(s), { message: 'is a suite alias that moves between releases; name the codename (e.g. bookworm)' }),
   architectures: z
     .array(z.enum(DEBIAN_ARCHITECTURES as [string, ...string[]]))
     .min(1)
