@@ -81,6 +81,7 @@ jiti.import(file).then((mod) => {
   if (value === undefined) return send({ kind: 'no-default-export' });
   let json;
   try { json = JSON.stringify(value); } catch (e) { return die('the default export is not plain data: ' + firstLine(e)); }
+  if (typeof json !== 'string') return die('the default export is not plain data (a ' + typeof value + ')');
   send({ kind: 'value', json });
 }, (e) => die(firstLine(e)));
 `;
@@ -168,18 +169,19 @@ export async function evaluateRecipeModule(file: string, options: EvaluateOption
     child.on('error', (cause) => finish(new RecipeError('RECIPE_LOAD_FAILED', `${shown}: cannot start node to load the recipe (${cause.message})`, { cause })));
     child.on('exit', (code, signal) => {
       const fail = (why: string) => finish(new RecipeError('RECIPE_LOAD_FAILED', `${shown}: ${why}`, { details: { file: shown, exitCode: code, signal } }));
-      if (message?.kind === 'error') return fail(message.message);
+      // Everything from here on is the child's word: check its shape, never let it throw here.
+      if (message?.kind === 'error') return fail(typeof message.message === 'string' ? message.message.split('\n')[0]!.slice(0, 500) : 'the recipe failed');
       if (code !== 0 || signal !== null) return fail(signal ? `the recipe's process was killed by ${signal}` : `the recipe's process exited with status ${code}${stderrTail ? ` (${stderrTail.slice(0, 200)})` : ''}`);
       if (message === undefined) return fail('the recipe exited before it exported anything');
       if (message.kind === 'no-default-export') return finish(undefined, { kind: 'no-default-export' });
+      if (message.kind !== 'value' || typeof message.json !== 'string') return fail('the default export is not plain data');
       if (Buffer.byteLength(message.json) > MAX_RECIPE_JSON_BYTES) return fail(`the default export is larger than ${MAX_RECIPE_JSON_BYTES} bytes`);
       let value: unknown;
       try {
-        value = message.json === undefined ? undefined : JSON.parse(message.json);
+        value = JSON.parse(message.json);
       } catch {
         return fail('the default export is not plain data');
       }
-      if (value === undefined) return fail('the default export is not plain data');
       finish(undefined, { kind: 'value', value });
     });
   });

@@ -30,12 +30,20 @@ export function displayPath(file: string, base = process.cwd()): string {
   return rel.startsWith('..') ? file : rel;
 }
 
-/** `layers[1].packages[0]` from a zod path. */
+/**
+ * `layers[1].packages[0]` from a zod path. A key that is not a plain word (a label key with a
+ * newline, say) is shown JSON-quoted, so every problem stays on one line.
+ */
 export function formatFieldPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out === '' ? String(seg) : `.${String(seg)}`;
+    else {
+      const key = String(seg);
+      // eslint-disable-next-line no-control-regex
+      const shown = /[\u0000-\u001f\u007f\u2028\u2029]/.test(key) || key.length > 200 ? JSON.stringify(key.slice(0, 200)) : key;
+      out += out === '' ? shown : `.${shown}`;
+    }
   }
   return out || '(recipe)';
 }
@@ -55,7 +63,7 @@ function issueLines(shown: string, issues: readonly z.core.$ZodIssue[]): string[
         continue;
       }
     }
-    const msg = issue.message.replace(/^Invalid input: /, '');
+    const msg = issue.message.replace(/^Invalid input: /, '').replace(/\s+/g, ' ').slice(0, 300);
     lines.push(`${shown}: ${formatFieldPath(issue.path)}: ${msg}`);
   }
   return lines;

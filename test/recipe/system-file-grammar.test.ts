@@ -73,7 +73,7 @@ describe('values that land in system files follow that file grammar', () => {
     // OCI config
     ['an env name with "="', { ...base, config: { env: { 'A=B': 'x' } } }, 'config.env.A=B'],
     ['a NUL in an env value', { ...base, config: { env: { A: 'x\u0000y' } } }, 'config.env.A'],
-    ['a newline in a label key', { ...base, config: { labels: { 'a\nb': 'x' } } }, 'config.labels.a\nb'],
+    ['a newline in a label key', { ...base, config: { labels: { 'a\nb': 'x' } } }, 'config.labels."a\\nb"'],
     ['an empty label key', { ...base, config: { labels: { '': 'x' } } }, 'config.labels.'],
     ['a config user with spaces', { ...base, config: { user: 'app user' } }, 'config.user'],
     ['a NUL in cmd', { ...base, config: { cmd: ['/bin/sh', '-c', 'x\u0000'] } }, 'config.cmd[2]'],

@@ -12,7 +12,8 @@ export async function expandRecipeArgs(args: readonly string[], cwd: string): Pr
   for (const a of args) {
     const p = resolve(cwd, a);
     const s = await stat(p).catch(() => undefined);
-    if (!s) throw new RecipeError('RECIPE_NOT_FOUND', `${a}: no such file or directory`);
+    // JSON-quoted when odd, so a name with a newline still gives a one-line error.
+    if (!s) throw new RecipeError('RECIPE_NOT_FOUND', `${/^[\x21-\x7e]{1,300}$/.test(a) ? a : JSON.stringify(a.slice(0, 300))}: no such file or directory`);
     if (s.isDirectory()) {
       const names = (await readdir(p)).filter((n) => n.endsWith('.ts') && !n.endsWith('.d.ts')).sort();
       out.push(...names.map((n) => join(p, n)));
