@@ -4,7 +4,7 @@
  * the tree cannot hold (a file where a directory must be, a link loop) is the recipe's (exit 2);
  * neither is an internal bug.
  */
-import { BuildError, ImgfactoryError, RecipeError } from '../errors.js';
+import { BuildError, ExecError, ImgfactoryError, RecipeError } from '../errors.js';
 
 const RECIPE_CAUSED = new Set(['ENOTDIR', 'EISDIR', 'ELOOP', 'EEXIST', 'ENAMETOOLONG', 'ENOTEMPTY']);
 
@@ -18,4 +18,21 @@ export function fsError(e: unknown, path: string): ImgfactoryError {
     return new RecipeError('RECIPE_PATH_CONFLICT', `${path}: the image's tree cannot hold this path (${code})`, { cause: e, details: { path, errno: code } });
   }
   return new BuildError('HOST_FS_FAILED', `${path}: ${code}`, { cause: e, details: { path, errno: code } });
+}
+
+/**
+ * A full disk reported from anywhere in a build, as one typed error naming the path: a raw
+ * ENOSPC from a write, or a tool (debootstrap, apt, umoci) whose output says so. Anything else
+ * is returned unchanged.
+ */
+export function diskFullOr(e: unknown, where: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (!(e instanceof ImgfactoryError) && (code === 'ENOSPC' || code === 'EDQUOT')) {
+    const path = (e as NodeJS.ErrnoException).path ?? where;
+    return new BuildError('DISK_FULL', `no space left on device writing ${path}`, { cause: e, details: { path, errno: code } });
+  }
+  if (e instanceof ExecError && /No space left on device|ENOSPC/.test(String(e.details.stderrTail ?? e.message))) {
+    return new BuildError('DISK_FULL', `no space left on device under ${where} (${e.message.split(':')[0]})`, { cause: e, details: { path: where } });
+  }
+  return e;
 }

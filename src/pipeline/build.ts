@@ -22,6 +22,7 @@ import { loadRecipeChain } from '../recipe/load.js';
 import type { Recipe } from '../recipe/types.js';
 import { signAndAttest, type SigningOptions } from './attest.js';
 import { buildRootfs } from './rootfs.js';
+import { diskFullOr } from '../bootstrap/fs-error.js';
 import { StageClock, type OnBuildEvent, type StageTiming } from './stages.js';
 
 export interface BuildOptions {
@@ -300,6 +301,8 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
     await writeFile(join(tmpOut, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
     await replaceDir(tmpOut, finalDir);
     return { report, packageManifest: packageManifest!, recipe };
+  } catch (e) {
+    throw diskFullOr(e, work); // ENOSPC anywhere in the build: a typed one-line error, not an internal one
   } finally {
     await rm(tmpOut, { recursive: true, force: true });
     if (!options.keepWork) await rm(work, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoo
 import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildAptOptions, IMAGE_KEYRING, POLICY_RC_D } from '../bootstrap/apt-config.js';
 import { withChroot, type Chroot } from '../bootstrap/chroot.js';
 import { runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
+import { diskFullOr } from '../bootstrap/fs-error.js';
 import { ensureDirInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
@@ -97,6 +98,14 @@ function describeLayer(l: RecipeLayer): string {
 }
 
 export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
+  try {
+    return await buildRootfsSteps(input);
+  } catch (e) {
+    throw diskFullOr(e, input.root);
+  }
+}
+
+async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   const { recipe, root, clock, signal } = input;
   const toolLine = (stage: string) => (line: string) => clock.event({ stage, toolLine: line });
   const layers: BuiltLayer[] = [];
