@@ -4,6 +4,7 @@
  * the tree cannot hold (a file where a directory must be, a link loop) is the recipe's (exit 2);
  * neither is an internal bug.
  */
+import { statfs } from 'node:fs/promises';
 import { BuildError, ExecError, ImgfactoryError, RecipeError } from '../errors.js';
 
 const RECIPE_CAUSED = new Set(['ENOTDIR', 'EISDIR', 'ELOOP', 'EEXIST', 'ENAMETOOLONG', 'ENOTEMPTY']);
@@ -20,19 +21,28 @@ export function fsError(e: unknown, path: string): ImgfactoryError {
   return new BuildError('HOST_FS_FAILED', `${path}: ${code}`, { cause: e, details: { path, errno: code } });
 }
 
+/** Below this many free bytes, a tool's failure on that file system is taken to be the full disk. */
+const NEARLY_FULL_BYTES = 1024 * 1024;
+
 /**
  * A full disk reported from anywhere in a build, as one typed error naming the path: a raw
- * ENOSPC from a write, or a tool (debootstrap, apt, umoci) whose output says so. Anything else
- * is returned unchanged.
+ * ENOSPC from a write, or a tool (debootstrap, apt, umoci) that failed either saying so or
+ * while the file system under `where` has no space left (debootstrap reports a download that
+ * filled the disk only as "Couldn't download"). Anything else is returned unchanged.
  */
-export function diskFullOr(e: unknown, where: string): unknown {
+export async function diskFullOr(e: unknown, where: string): Promise<unknown> {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (!(e instanceof ImgfactoryError) && (code === 'ENOSPC' || code === 'EDQUOT')) {
     const path = (e as NodeJS.ErrnoException).path ?? where;
     return new BuildError('DISK_FULL', `no space left on device writing ${path}`, { cause: e, details: { path, errno: code } });
   }
-  if (e instanceof ExecError && /No space left on device|ENOSPC/.test(String(e.details.stderrTail ?? e.message))) {
-    return new BuildError('DISK_FULL', `no space left on device under ${where} (${e.message.split(':')[0]})`, { cause: e, details: { path: where } });
+  if (e instanceof ExecError) {
+    const tool = e.message.split(' ')[0] ?? 'a tool';
+    const says = /No space left on device|ENOSPC/.test(String(e.details.stderrTail ?? e.message));
+    const free = says ? 0 : await statfs(where).then((s) => s.bavail * s.bsize, () => Infinity);
+    if (free < NEARLY_FULL_BYTES) {
+      return new BuildError('DISK_FULL', `no space left on device under ${where} (${tool} failed)`, { cause: e, details: { path: where, freeBytes: free } });
+    }
   }
   return e;
 }

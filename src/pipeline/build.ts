@@ -302,7 +302,7 @@ async function buildOne(recipe: Recipe, parent: { recipe: Recipe; report: BuildR
     await replaceDir(tmpOut, finalDir);
     return { report, packageManifest: packageManifest!, recipe };
   } catch (e) {
-    throw diskFullOr(e, work); // ENOSPC anywhere in the build: a typed one-line error, not an internal one
+    throw await diskFullOr(e, work); // ENOSPC anywhere in the build: a typed one-line error, not an internal one
   } finally {
     await rm(tmpOut, { recursive: true, force: true });
     if (!options.keepWork) await rm(work, { recursive: true, force: true });

@@ -101,7 +101,7 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
   try {
     return await buildRootfsSteps(input);
   } catch (e) {
-    throw diskFullOr(e, input.root);
+    throw await diskFullOr(e, input.root);
   }
 }
 

@@ -40,14 +40,17 @@ describe('disk full in the build root', () => {
     await expect(copyIntoRoot(root, src, '/srv/payload', { uid: 0, gid: 0 }, 0o644)).rejects.toMatchObject({ code: 'DISK_FULL', exitStatus: 4 });
   });
 
-  it('a tool that ran out of space (debootstrap, apt) is reported as DISK_FULL too; other failures pass through', () => {
+  it('a tool that ran out of space (debootstrap, apt) is reported as DISK_FULL too; other failures pass through', async () => {
     const full = new ExecError('DEBOOTSTRAP_FAILED', 'debootstrap failed (exit 1): tar: ./usr/bin/x: Cannot write: No space left on device', {
       details: { stderrTail: 'tar: ./usr/bin/x: Cannot write: No space left on device' },
     });
-    expect(diskFullOr(full, '/work/root')).toMatchObject({ code: 'DISK_FULL', exitStatus: 4 });
+    expect(await diskFullOr(full, '/work/root')).toMatchObject({ code: 'DISK_FULL', exitStatus: 4 });
     const other = new ExecError('DEBOOTSTRAP_FAILED', 'debootstrap failed (exit 1): E: bad suite', { details: { stderrTail: 'E: bad suite' } });
-    expect(diskFullOr(other, '/work/root')).toBe(other);
+    expect(await diskFullOr(other, base)).toBe(other); // a tool failure with space left is what it says
     const raw = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: '/work/blobs/layer-0.tar.gz' });
-    expect(diskFullOr(raw, '/work')).toMatchObject({ code: 'DISK_FULL', details: { path: '/work/blobs/layer-0.tar.gz' } });
+    expect(await diskFullOr(raw, '/work')).toMatchObject({ code: 'DISK_FULL', details: { path: '/work/blobs/layer-0.tar.gz' } });
+    // A tool that failed with a vague message while its file system is full: the full disk is the cause.
+    await writeFileInRoot(root, '/fill', Buffer.alloc(4 * 1024 * 1024), 0o644).catch(() => undefined);
+    expect(await diskFullOr(other, root)).toMatchObject({ code: 'DISK_FULL', exitStatus: 4 });
   });
 });

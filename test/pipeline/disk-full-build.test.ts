@@ -24,7 +24,7 @@ beforeAll(async () => {
   work = join(base, 'work');
   out = join(base, 'out');
   await mkdir(work);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', work]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=96m', 'tmpfs', work]);
 });
 
 afterAll(async () => {
@@ -40,7 +40,7 @@ describe('disk full during a build', () => {
     );
     expect(err).toBeInstanceOf(ImgfactoryError);
     expect((err as ImgfactoryError).exitStatus).toBe(4);
-    expect((err as ImgfactoryError).code).toBe('DISK_FULL');
+    expect((err as ImgfactoryError).code, (err as Error).message).toBe('DISK_FULL');
     expect((err as Error).message.split('\n')).toHaveLength(1);
     expect(await readdir(out).catch(() => [])).toEqual([]);
     expect(await readdir(work)).toEqual([]);
