@@ -40,7 +40,6 @@ export function formatFieldPath(path: readonly PropertyKey[]): string {
     if (typeof seg === 'number') out += `[${seg}]`;
     else {
       const key = String(seg);
-      // eslint-disable-next-line no-control-regex
       const shown = /[\u0000-\u001f\u007f\u2028\u2029]/.test(key) || key.length > 200 ? JSON.stringify(key.slice(0, 200)) : key;
       out += out === '' ? shown : `.${shown}`;
     }

@@ -23,9 +23,7 @@ const envNameRe = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const userNameRe = /^[a-z][-a-z0-9_]*\$?$/;
 const groupNameRe = /^[a-z_][-a-z0-9_]*$/;
 // Control characters (NUL, newline, …) end a line or a C string in every system file.
-// eslint-disable-next-line no-control-regex
 const controlRe = /[\u0000-\u001f\u007f]/;
-// eslint-disable-next-line no-control-regex
 const nulRe = /\u0000/;
 
 /** A string that stays one line (no control characters) and has a sane length. */
