@@ -54,7 +54,11 @@ export type RecipeErrorCode =
   | 'RECIPE_LOAD_FAILED'
   | 'RECIPE_NO_DEFAULT_EXPORT'
   | 'RECIPE_CYCLE'
-  | 'RECIPE_FILE_ESCAPES';
+  | 'RECIPE_FILE_ESCAPES'
+  | 'RECIPE_TIMEOUT'
+  | 'RECIPE_DUPLICATE_NAME'
+  | 'RECIPE_USER_EXISTS'
+  | 'RECIPE_PATH_CONFLICT';
 export class RecipeError extends ImgfactoryError<RecipeErrorCode> {
   readonly exitStatus = ExitStatus.usage;
 }
@@ -68,6 +72,8 @@ export type ArchiveErrorCode =
   | 'RELEASE_EXPIRED'
   | 'RELEASE_DATE_IN_FUTURE'
   | 'RELEASE_SUITE_MISMATCH'
+  | 'RELEASE_TOO_OLD'
+  | 'RELEASE_CODENAME_MISMATCH'
   | 'RELEASE_MISSING_ENTRY'
   | 'INDEX_SIZE_MISMATCH'
   | 'INDEX_HASH_MISMATCH'
@@ -115,10 +121,15 @@ export type BuildErrorCode =
   | 'IMAGE_INVALID'
   | 'LAYOUT_INVALID'
   | 'PARENT_NOT_BUILT'
-  | 'BUILD_INTERRUPTED';
+  | 'BUILD_INTERRUPTED'
+  | 'DISK_FULL'
+  | 'HOST_FS_FAILED';
 export class BuildError extends ImgfactoryError<BuildErrorCode> {
   get exitStatus(): ExitStatus {
-    return this.code === 'BUILD_INTERRUPTED' ? ExitStatus.interrupted : ExitStatus.internal;
+    if (this.code === 'BUILD_INTERRUPTED') return ExitStatus.interrupted;
+    // The build host's disk or file system failed: like a failed tool, not a bug in imgfactory.
+    if (this.code === 'DISK_FULL' || this.code === 'HOST_FS_FAILED') return ExitStatus.externalTool;
+    return ExitStatus.internal;
   }
 }
 

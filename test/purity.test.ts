@@ -17,9 +17,9 @@ import { REPO_ROOT } from './helpers/paths.js';
 const PURE = [
   'errors.ts',
   'oci/digest.ts', 'oci/json.ts', 'oci/mediatypes.ts', 'oci/platform.ts', 'oci/reference.ts', 'oci/types.ts',
-  'recipe/define.ts', 'recipe/normalize.ts', 'recipe/plan.ts', 'recipe/public.ts', 'recipe/schema.ts', 'recipe/types.ts',
+  'recipe/define.ts', 'recipe/normalize.ts', 'recipe/plan.ts', 'recipe/public.ts', 'recipe/schema.ts', 'recipe/system-accounts.ts', 'recipe/types.ts',
   'archive/apt-sources.ts', 'archive/archive-lookup.ts', 'archive/audit.ts', 'archive/deb822.ts', 'archive/debian-version.ts',
-  'archive/dpkg-status.ts', 'archive/inrelease.ts', 'archive/packages-index.ts', 'archive/pinned-keys.ts', 'archive/release.ts',
+  'archive/dpkg-status.ts', 'archive/freshness.ts', 'archive/inrelease.ts', 'archive/packages-index.ts', 'archive/pinned-keys.ts', 'archive/release.ts',
   'archive/package-manifest.ts',
   'bootstrap/apt-config.ts', 'bootstrap/rules.ts', 'bootstrap/users.ts',
   'layer/diff.ts', 'layer/getfattr-dump.ts', 'layer/path-order.ts', 'layer/tar-header.ts', 'layer/tar-plan.ts', 'layer/types.ts',

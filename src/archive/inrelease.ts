@@ -12,6 +12,7 @@
 import * as openpgp from 'openpgp';
 import { ArchiveError } from '../errors.js';
 import { findPinnedKey, type PinnedKey } from './pinned-keys.js';
+import { DEFAULT_MAX_RELEASE_AGE_MS, releaseExpiry } from './freshness.js';
 import { parseRelease, type Release } from './release.js';
 import { sha256Hex } from '../oci/digest.js';
 
@@ -52,6 +53,17 @@ export interface VerifyInReleaseOptions {
    * by seconds to minutes, a replayed or forged future release by far more.
    */
   readonly maxClockSkewMs?: number;
+  /**
+   * Maximum age of a Release counted from its `Date` (freshness.ts; default
+   * DEFAULT_MAX_RELEASE_AGE_MS, Infinity for none). Valid-Until, when earlier, still wins.
+   */
+  readonly maxReleaseAgeMs?: number;
+  /**
+   * The Codename the caller expects. Required when `suite` is an alias (`stable`,
+   * `oldstable-security`): an alias moves to another release on release day, and a build must
+   * not silently follow it.
+   */
+  readonly expectedCodename?: string;
 }
 
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 10 * 60_000;
@@ -158,6 +170,16 @@ export async function verifyInRelease(
 
   const signedText = message.getText();
   const release = parseRelease(signedText, name);
+  const askedAlias = release.codename !== options.suite && release.suite === options.suite;
+  if (options.expectedCodename !== undefined ? release.codename !== options.expectedCodename : askedAlias) {
+    throw new ArchiveError(
+      'RELEASE_CODENAME_MISMATCH',
+      options.expectedCodename !== undefined
+        ? `${name}: Codename is ${release.codename ?? '(none)'}, expected ${options.expectedCodename}`
+        : `${name}: ${options.suite} is an alias, now for ${release.codename ?? '(no codename)'}; name the codename you expect`,
+      { details: { ...details, codename: release.codename, releaseSuite: release.suite, expectedCodename: options.expectedCodename } },
+    );
+  }
   if (release.codename !== options.suite && release.suite !== options.suite) {
     throw new ArchiveError(
       'RELEASE_SUITE_MISMATCH',
@@ -170,9 +192,16 @@ export async function verifyInRelease(
       details: { ...details, date: release.date.toISOString() },
     });
   }
-  if (release.validUntil && release.validUntil <= options.now) {
-    throw new ArchiveError('RELEASE_EXPIRED', `${name}: expired at ${release.validUntil.toISOString()} (Valid-Until)`, {
-      details: { ...details, validUntil: release.validUntil.toISOString() },
+  const expiry = releaseExpiry(release.date, release.validUntil, options.maxReleaseAgeMs ?? DEFAULT_MAX_RELEASE_AGE_MS);
+  if (expiry && expiry.at <= options.now) {
+    if (expiry.by === 'valid-until') {
+      throw new ArchiveError('RELEASE_EXPIRED', `${name}: expired at ${expiry.at.toISOString()} (Valid-Until)`, {
+        details: { ...details, validUntil: expiry.at.toISOString() },
+      });
+    }
+    const days = Math.floor((options.now.getTime() - release.date.getTime()) / 86_400_000);
+    throw new ArchiveError('RELEASE_TOO_OLD', `${name}: signed ${release.date.toISOString()} (${days} days ago), older than the maximum Release age (--max-release-age)`, {
+      details: { ...details, date: release.date.toISOString(), maxReleaseAgeMs: options.maxReleaseAgeMs ?? DEFAULT_MAX_RELEASE_AGE_MS },
     });
   }
   return {

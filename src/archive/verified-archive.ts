@@ -38,6 +38,10 @@ export interface FetchVerifiedArchiveOptions {
   readonly retries?: number;
   readonly retryDelayMs?: number;
   readonly maxClockSkewMs?: number;
+  /** Maximum Release age from its Date (see freshness.ts; default 730 days, Infinity for none). */
+  readonly maxReleaseAgeMs?: number;
+  /** The codename `suite` must resolve to; required when `suite` is an alias such as `stable`. */
+  readonly expectedCodename?: string;
   /** Progress lines for a human (stderr). */
   readonly onProgress?: (message: string) => void;
 }
@@ -78,14 +82,17 @@ const MAX_INRELEASE_BYTES = 16 * 1024 * 1024;
 interface SuiteSource {
   readonly suite: string;
   readonly archiveUrl: string;
+  /** `<codename>`, `<codename>-updates`, `<codename>-security` when the caller pinned one. */
+  readonly expectedCodename?: string;
 }
 
-export function archiveSuites(o: Pick<FetchVerifiedArchiveOptions, 'mirror' | 'securityMirror' | 'suite' | 'updates'>): SuiteSource[] {
+export function archiveSuites(o: Pick<FetchVerifiedArchiveOptions, 'mirror' | 'securityMirror' | 'suite' | 'updates' | 'expectedCodename'>): SuiteSource[] {
   const mirror = trimSlash(o.mirror);
-  const suites: SuiteSource[] = [{ suite: o.suite, archiveUrl: mirror }];
+  const pin = (suffix: string) => (o.expectedCodename === undefined ? {} : { expectedCodename: `${o.expectedCodename}${suffix}` });
+  const suites: SuiteSource[] = [{ suite: o.suite, archiveUrl: mirror, ...pin('') }];
   if (o.updates) {
-    suites.push({ suite: `${o.suite}-updates`, archiveUrl: mirror });
-    suites.push({ suite: `${o.suite}-security`, archiveUrl: trimSlash(o.securityMirror) });
+    suites.push({ suite: `${o.suite}-updates`, archiveUrl: mirror, ...pin('-updates') });
+    suites.push({ suite: `${o.suite}-security`, archiveUrl: trimSlash(o.securityMirror), ...pin('-security') });
   }
   return suites;
 }
@@ -150,7 +157,7 @@ function httpOptions(o: Pick<FetchVerifiedArchiveOptions, 'fetchImpl' | 'retries
 
 async function fetchInRelease(
   source: SuiteSource,
-  o: Pick<FetchVerifiedArchiveOptions, 'keys' | 'now' | 'maxClockSkewMs' | 'cacheDir' | 'onProgress'>,
+  o: Pick<FetchVerifiedArchiveOptions, 'keys' | 'now' | 'maxClockSkewMs' | 'maxReleaseAgeMs' | 'cacheDir' | 'onProgress'>,
   http: HttpOptions,
 ): Promise<{ inRelease: VerifiedInRelease; release: VerifiedRelease }> {
   const { suite, archiveUrl } = source;
@@ -161,6 +168,8 @@ async function fetchInRelease(
     now: o.now,
     name: inReleaseUrl,
     ...(o.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: o.maxClockSkewMs }),
+    ...(o.maxReleaseAgeMs === undefined ? {} : { maxReleaseAgeMs: o.maxReleaseAgeMs }),
+    ...(source.expectedCodename === undefined ? {} : { expectedCodename: source.expectedCodename }),
   });
   await storeVerified(o.cacheDir, release.sha256, bytes);
   o.onProgress?.(`${suite}: InRelease verified (${release.signers.map((s) => s.signingKeyId).join(', ')})`);

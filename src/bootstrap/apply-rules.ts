@@ -1,83 +1,58 @@
-/** Applying slim, strip, scrub, users, files and removals to a build root (the I/O shell). */
-import { chmod, chown, copyFile, lstat, mkdir, readFile, readdir, realpath, rm, rmdir, truncate, writeFile } from 'node:fs/promises';
+/** Applying slim, strip, scrub, users, files and removals to a build root (the I/O shell). Every path goes through root-path.ts. */
+import { lstat, readdir, realpath, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { RecipeError } from '../errors.js';
 import type { RecipeFile, RecipeUser, SlimRules, StripRules } from '../recipe/types.js';
-import { resolveInRoot } from './root-path.js';
+import { fsError } from './fs-error.js';
+import { copyIntoRoot, emptyFileInRoot, listTreeInRoot, ownedDirInRoot, readFileInRoot, removeInRoot, resolveInRoot, writeFileInRoot } from './root-path.js';
 import { dpkgSlimConfig, SCRUB_RULES, slimDeletions, stripPaths } from './rules.js';
 import { addUser, clampShadowDays, type UserDb } from './users.js';
 
-const exists = (p: string) => lstat(p).then(() => true, () => false);
-
-/**
- * Write a file that belongs in the image, only when its bytes or mode change. Rewriting equal
- * bytes still changes ctime, and the layer diff (rightly) counts that as a change: a child
- * image would carry an unchanged copy of the file in its own layer.
- */
-export async function writeRootFile(path: string, content: string, mode: number): Promise<void> {
-  const st = await lstat(path).catch(() => undefined);
-  if (st?.isFile() && (st.mode & 0o7777) === mode && (await readFile(path, 'utf8')) === content) return;
-  if (st && !st.isFile()) await rm(path, { recursive: true, force: true });
-  await writeFile(path, content, { mode });
-  await chmod(path, mode);
-}
-
-async function walkFiles(dir: string, base = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const rel = base ? `${base}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await walkFiles(join(dir, e.name), rel)));
-    out.push(rel);
-  }
-  return out;
-}
-
 export async function applySlim(root: string, slim: SlimRules): Promise<void> {
-  const cfg = await resolveInRoot(root, '/etc/dpkg/dpkg.cfg.d/imgfactory-slim');
-  await mkdir(dirname(cfg), { recursive: true });
-  await writeRootFile(cfg, dpkgSlimConfig(slim), 0o644);
+  await writeFileInRoot(root, '/etc/dpkg/dpkg.cfg.d/imgfactory-slim', dpkgSlimConfig(slim), 0o644);
   for (const { dir, keep } of slimDeletions(slim)) {
-    const abs = await resolveInRoot(root, dir, true);
+    const tree = await listTreeInRoot(root, dir);
     // Deepest first, so a directory is considered after its children.
-    for (const rel of (await walkFiles(abs)).sort().reverse()) {
+    for (const { rel, isDir } of tree.entries) {
       if (keep(rel)) continue;
-      const p = join(abs, rel);
-      const st = await lstat(p);
-      // A directory goes only once empty: it may still hold a kept copyright file.
-      if (st.isDirectory()) await rmdir(p).catch(() => undefined);
-      else await rm(p, { force: true });
+      const p = join(tree.dir, rel);
+      try {
+        // A directory goes only once empty: it may still hold a kept copyright file.
+        if (isDir) await rmdir(p).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOTEMPTY' ? undefined : Promise.reject(e)));
+        else await rm(p, { force: true });
+      } catch (e) {
+        throw fsError(e, `/${dir}/${rel}`);
+      }
     }
   }
 }
 
 export async function applyStrip(root: string, strip: StripRules): Promise<void> {
-  for (const p of stripPaths(strip)) await rm(await resolveInRoot(root, p), { recursive: true, force: true });
+  for (const p of stripPaths(strip)) await removeInRoot(root, p);
 }
 
 export async function removePaths(root: string, paths: readonly string[]): Promise<void> {
-  for (const p of paths) await rm(await resolveInRoot(root, p), { recursive: true, force: true });
+  for (const p of paths) await removeInRoot(root, p);
 }
 
 /** Remove every drift source (DESIGN.md) so two builds of the same inputs are byte-identical. */
 export async function scrubRoot(root: string, sourceDateEpoch: number): Promise<void> {
   for (const rule of SCRUB_RULES) {
-    const p = await resolveInRoot(root, rule.path);
-    if (!(await exists(p))) continue;
-    if (rule.action === 'delete') await rm(p, { recursive: true, force: true });
-    else if (rule.action === 'empty') await truncate(p, 0);
+    if (rule.action === 'delete') await removeInRoot(root, rule.path);
+    else if (rule.action === 'empty') await emptyFileInRoot(root, rule.path);
     else {
       // Keep directories (packages own them), drop the files in them.
-      for (const rel of (await walkFiles(p)).sort().reverse()) {
-        const c = join(p, rel);
-        if (!(await lstat(c)).isDirectory()) await rm(c, { force: true });
+      const tree = await listTreeInRoot(root, rule.path);
+      for (const { rel, isDir } of tree.entries) {
+        if (!isDir) await rm(join(tree.dir, rel), { force: true }).catch((e) => Promise.reject(fsError(e, `/${rule.path}/${rel}`)));
       }
     }
   }
   const day = Math.floor(sourceDateEpoch / 86400);
-  for (const f of ['/etc/shadow']) {
-    const p = await resolveInRoot(root, f);
-    const st = await lstat(p).catch(() => undefined);
-    if (st?.isFile()) await writeRootFile(p, clampShadowDays(await readFile(p, 'utf8'), day), st.mode & 0o7777);
+  const shadow = await readFileInRoot(root, '/etc/shadow');
+  if (shadow !== undefined) {
+    const st = await lstat(await resolveInRoot(root, '/etc/shadow', true));
+    await writeFileInRoot(root, '/etc/shadow', clampShadowDays(shadow, day), st.mode & 0o7777);
   }
   await removePythonBytecode(root);
 }
@@ -85,12 +60,14 @@ export async function scrubRoot(root: string, sourceDateEpoch: number): Promise<
 /** .pyc files embed build-dependent marshalling details; Python regenerates them when needed. */
 async function removePythonBytecode(root: string): Promise<void> {
   for (const lib of ['usr/lib', 'usr/local/lib']) {
-    const base = join(root, lib);
-    for (const name of await readdir(base).catch(() => [] as string[])) {
+    const base = await listTreeInRoot(root, lib);
+    const pythons = await readdir(base.dir).catch(() => [] as string[]);
+    for (const name of pythons) {
       if (!name.startsWith('python3')) continue;
-      for (const rel of (await walkFiles(join(base, name))).sort().reverse()) {
-        if (rel.endsWith('.pyc')) await rm(join(base, name, rel), { force: true });
-        else if (rel.endsWith('__pycache__')) await rm(join(base, name, rel), { recursive: true, force: true });
+      const tree = await listTreeInRoot(root, `${lib}/${name}`);
+      if (!tree.dir.startsWith(base.dir + sep)) continue; // a link out of usr/lib: resolved elsewhere in the root, handled there
+      for (const { rel } of tree.entries) {
+        if (rel.endsWith('.pyc') || rel.endsWith('__pycache__')) await rm(join(tree.dir, rel), { recursive: true, force: true });
       }
     }
   }
@@ -98,26 +75,21 @@ async function removePythonBytecode(root: string): Promise<void> {
 
 export async function addUsers(root: string, users: readonly RecipeUser[]): Promise<void> {
   if (users.length === 0) return;
-  const files = { passwd: '/etc/passwd', group: '/etc/group', shadow: '/etc/shadow', gshadow: '/etc/gshadow' };
-  const read = async (f: string) => readFile(await resolveInRoot(root, f), 'utf8').catch(() => '');
-  let db: UserDb = { passwd: await read(files.passwd), group: await read(files.group), shadow: await read(files.shadow), gshadow: await read(files.gshadow) };
+  const read = async (f: string) => (await readFileInRoot(root, f)) ?? '';
+  const gshadowText = await readFileInRoot(root, '/etc/gshadow');
+  let db: UserDb = { passwd: await read('/etc/passwd'), group: await read('/etc/group'), shadow: await read('/etc/shadow'), gshadow: gshadowText };
   for (const u of users) {
     try {
       db = addUser(db, u);
     } catch (e) {
-      throw new RecipeError('RECIPE_INVALID', `users: ${u.name}: ${(e as Error).message}`);
+      throw new RecipeError('RECIPE_USER_EXISTS', `users: ${u.name}: ${(e as Error).message}`, { details: { user: u.name } });
     }
   }
-  await writeRootFile(await resolveInRoot(root, files.passwd), db.passwd, 0o644);
-  await writeRootFile(await resolveInRoot(root, files.group), db.group, 0o644);
-  await writeRootFile(await resolveInRoot(root, files.shadow), db.shadow, 0o640);
-  if (db.gshadow !== undefined) await writeRootFile(await resolveInRoot(root, files.gshadow), db.gshadow, 0o640);
-  for (const u of users) {
-    const home = await resolveInRoot(root, u.home);
-    await mkdir(home, { recursive: true, mode: 0o750 });
-    await chown(home, u.uid, u.gid);
-    await chmod(home, 0o750);
-  }
+  await writeFileInRoot(root, '/etc/passwd', db.passwd, 0o644);
+  await writeFileInRoot(root, '/etc/group', db.group, 0o644);
+  await writeFileInRoot(root, '/etc/shadow', db.shadow, 0o640);
+  if (db.gshadow !== undefined) await writeFileInRoot(root, '/etc/gshadow', db.gshadow, 0o640);
+  for (const u of users) await ownedDirInRoot(root, u.home, { uid: u.uid, gid: u.gid }, 0o750);
 }
 
 /** Copy recipe files into the root. Sources must stay inside the recipe's folder, symlinks included. */
@@ -130,11 +102,7 @@ export async function copyRecipeFiles(root: string, recipeFile: string, files: r
     if (src !== recipeDir && !src.startsWith(recipeDir + sep)) {
       throw new RecipeError('RECIPE_FILE_ESCAPES', `${relative(process.cwd(), recipeFile)}: files: ${f.src} resolves outside the recipe's folder`);
     }
-    const dest = await resolveInRoot(root, f.dest);
-    await mkdir(dirname(dest), { recursive: true });
-    await rm(dest, { force: true });
-    await copyFile(src, dest);
-    await chown(dest, f.uid, f.gid);
-    await chmod(dest, f.mode);
+    if (!(await lstat(src)).isFile()) throw new RecipeError('RECIPE_NOT_FOUND', `${relative(process.cwd(), recipeFile)}: files: ${f.src} is not a regular file`);
+    await copyIntoRoot(root, src, f.dest, { uid: f.uid, gid: f.gid }, f.mode);
   }
 }

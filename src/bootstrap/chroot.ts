@@ -3,10 +3,9 @@
  * `withChroot` and always unmounted: on success, on error, and on abort (the CLI turns SIGINT
  * and SIGTERM into an abort, which kills the child and unwinds through the finally block).
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { run, type RunOptions } from '../exec.js';
 import { ExecError, type ExecErrorCode } from '../errors.js';
+import { ensureDirInRoot } from './root-path.js';
 
 const MOUNTS: readonly { target: string; argv: (dst: string) => string[] }[] = [
   { target: 'proc', argv: (dst) => ['mount', '-t', 'proc', 'proc', dst] },
@@ -35,8 +34,9 @@ export async function withChroot<T>(root: string, signal: AbortSignal | undefine
   const mounted: string[] = [];
   try {
     for (const m of MOUNTS) {
-      const dst = join(root, m.target);
-      await mkdir(dst, { recursive: true });
+      // mount(8) follows links in its target: resolve inside the root so /proc or /dev made a
+      // link by a package can never put a mount over a directory of the host.
+      const dst = await ensureDirInRoot(root, m.target);
       await run(m.argv(dst), { failCode: 'MOUNT_FAILED' });
       mounted.push(dst);
     }

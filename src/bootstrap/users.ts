@@ -20,15 +20,23 @@ export interface UserDb {
   readonly gshadow?: string;
 }
 
+/**
+ * Add one user. Refuses, naming the account, to replace anything that is already there: an
+ * account of the same name (a system account such as `daemon` must never be silently
+ * redefined), a uid in use, a group of the same name with another gid, a missing group.
+ */
 export function addUser(db: UserDb, u: RecipeUser): UserDb {
   for (const l of lines(db.passwd)) {
     const [name, , uid] = l.split(':');
-    if (name !== u.name && Number(uid) === u.uid) throw new Error(`uid ${u.uid} is already used by ${name}`);
+    if (name === u.name) throw new Error(`account ${name} already exists in the image (uid ${uid})`);
+    if (Number(uid) === u.uid) throw new Error(`uid ${u.uid} is already used by ${name}`);
   }
-  const passwd = upsert(db.passwd, u.name, `${u.name}:x:${u.uid}:${u.gid}::${u.home}:${u.shell}`);
-  let group = lines(db.group).some((l) => Number(l.split(':')[2]) === u.gid && l.split(':')[0] !== u.name)
-    ? db.group
-    : upsert(db.group, u.name, `${u.name}:x:${u.gid}:`);
+  const groups = lines(db.group).map((l) => l.split(':'));
+  const sameName = groups.find((f) => f[0] === u.name);
+  if (sameName && Number(sameName[2]) !== u.gid) throw new Error(`group ${u.name} already exists in the image with gid ${sameName[2]}`);
+  for (const g of u.groups) if (!groups.some((f) => f[0] === g)) throw new Error(`group ${g} does not exist in the image`);
+  const passwd = `${[...lines(db.passwd), `${u.name}:x:${u.uid}:${u.gid}::${u.home}:${u.shell}`].join('\n')}\n`;
+  let group = sameName || groups.some((f) => Number(f[2]) === u.gid) ? db.group : upsert(db.group, u.name, `${u.name}:x:${u.gid}:`);
   // Supplementary groups: append the user to each named group's member list.
   for (const g of u.groups) {
     group = `${lines(group)

@@ -23,6 +23,7 @@ import { signAndAttest, type SigningOptions } from './attest.js';
 import { readReport, replaceDir, writeBuildFiles, type BuildLayerSummary, type BuildReport } from './output.js';
 import { parentRejection, verifyParent, type VerifiedParent } from './parent.js';
 import { buildRootfs } from './rootfs.js';
+import { diskFullOr } from '../bootstrap/fs-error.js';
 import { StageClock, type OnBuildEvent } from './stages.js';
 
 export { PACKAGES_FILE, REPORT_FILE, type BuildLayerSummary, type BuildReport } from './output.js';
@@ -297,6 +298,8 @@ async function buildOne(recipe: Recipe, parent: VerifiedParent | undefined, arch
     await writeBuildFiles(tmpOut, report, packageManifest!);
     await replaceDir(tmpOut, finalDir);
     return { report, packageManifest: packageManifest!, recipe };
+  } catch (e) {
+    throw await diskFullOr(e, work); // ENOSPC anywhere in the build: a typed one-line error, not an internal one
   } finally {
     await rm(tmpOut, { recursive: true, force: true });
     if (!options.keepWork) await rm(work, { recursive: true, force: true });

@@ -2,13 +2,14 @@
  * Building one architecture's root filesystem, step by step, and packing a layer after each:
  * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip.
  */
-import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot, writeRootFile } from '../bootstrap/apply-rules.js';
+import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot } from '../bootstrap/apply-rules.js';
 import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildAptOptions, IMAGE_KEYRING, POLICY_RC_D } from '../bootstrap/apt-config.js';
 import { withChroot, type Chroot } from '../bootstrap/chroot.js';
 import { runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
-import { resolveInRoot } from '../bootstrap/root-path.js';
+import { diskFullOr } from '../bootstrap/fs-error.js';
+import { ensureDirInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
 import { run } from '../exec.js';
@@ -52,16 +53,13 @@ const snapshot = (root: string) => snapshotTree(root, { exclude: LAYER_EXCLUDES 
 
 async function writeBuildAptConfig(input: RootfsInput): Promise<void> {
   const { root, recipe } = input;
-  const dir = join(root, BUILD_APT_DIR);
-  for (const sub of ['sources.list.d', 'lists/partial', 'archives/partial', 'log']) await mkdir(join(dir, sub), { recursive: true });
-  await writeFile(join(dir, 'empty.list'), '');
-  await copyFile(input.keyring, join(root, BUILD_KEYRING));
+  for (const sub of ['sources.list.d', 'lists/partial', 'archives/partial', 'log']) await ensureDirInRoot(root, `${BUILD_APT_DIR}/${sub}`);
+  await writeFileInRoot(root, `${BUILD_APT_DIR}/empty.list`, '', 0o644);
+  await writeFileInRoot(root, BUILD_KEYRING, await readFile(input.keyring), 0o644);
   const sources = { mirror: input.mirror, securityMirror: input.securityMirror, suite: recipe.suite, components: recipe.components, updates: recipe.updates };
-  await writeFile(join(dir, 'sources.list.d', 'build.sources'), aptSourcesDeb822({ ...sources, signedBy: BUILD_KEYRING }));
+  await writeFileInRoot(root, `${BUILD_APT_DIR}/sources.list.d/build.sources`, aptSourcesDeb822({ ...sources, signedBy: BUILD_KEYRING }), 0o644);
   // The image's own sources trust the distribution keyring the image ships (package debian-archive-keyring).
-  const imageSources = await resolveInRoot(root, '/etc/apt/sources.list.d/debian.sources');
-  await mkdir(join(imageSources, '..'), { recursive: true });
-  await writeRootFile(imageSources, aptSourcesDeb822({ ...sources, signedBy: IMAGE_KEYRING }), 0o644);
+  await writeFileInRoot(root, '/etc/apt/sources.list.d/debian.sources', aptSourcesDeb822({ ...sources, signedBy: IMAGE_KEYRING }), 0o644);
   await removePaths(root, ['/etc/apt/sources.list']);
 }
 
@@ -70,10 +68,9 @@ async function writeBuildAptConfig(input: RootfsInput): Promise<void> {
  * each snapshot removes both again, so neither reaches a layer.
  */
 async function inChroot<T>(root: string, signal: AbortSignal | undefined, fn: (c: Chroot) => Promise<T>): Promise<T> {
-  await writeFile(await resolveInRoot(root, '/usr/sbin/policy-rc.d'), POLICY_RC_D, { mode: 0o755 });
-  const resolv = await resolveInRoot(root, '/etc/resolv.conf');
-  await rm(resolv, { force: true });
-  await writeFile(resolv, await readFile('/etc/resolv.conf').catch(() => ''), { mode: 0o644 });
+  await writeFileInRoot(root, '/usr/sbin/policy-rc.d', POLICY_RC_D, 0o755);
+  await removePaths(root, ['/etc/resolv.conf']);
+  await writeFileInRoot(root, '/etc/resolv.conf', await readFile('/etc/resolv.conf').catch(() => ''), 0o644);
   return withChroot(root, signal, fn);
 }
 
@@ -83,9 +80,8 @@ function apt(c: Chroot, args: string[], onLine: (l: string) => void): Promise<vo
 
 /** Move the .debs debootstrap left in the image's apt cache to the build-only archive dir. */
 async function collectBootstrapDebs(root: string): Promise<void> {
-  const from = join(root, 'var/cache/apt/archives');
-  const to = join(root, BUILD_DEB_DIR);
-  await mkdir(to, { recursive: true });
+  const from = await ensureDirInRoot(root, '/var/cache/apt/archives');
+  const to = await ensureDirInRoot(root, BUILD_DEB_DIR);
   for (const name of await readdir(from).catch(() => [] as string[])) {
     if (name.endsWith('.deb')) await rename(join(from, name), join(to, name));
   }
@@ -102,6 +98,14 @@ function describeLayer(l: RecipeLayer): string {
 }
 
 export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
+  try {
+    return await buildRootfsSteps(input);
+  } catch (e) {
+    throw await diskFullOr(e, input.root);
+  }
+}
+
+async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   const { recipe, root, clock, signal } = input;
   const toolLine = (stage: string) => (line: string) => clock.event({ stage, toolLine: line });
   const layers: BuiltLayer[] = [];

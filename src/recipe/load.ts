@@ -1,16 +1,14 @@
 /**
- * Loading recipe modules. Recipes are TypeScript, run in-process with jiti: it needs no
- * loader hooks registered process-wide, can alias `imgfactory` to this very copy of the library
- * (so a recipe outside this package still resolves `defineRecipe`), and can bypass its module
- * cache so a changed recipe is re-read. Input arrives as `unknown` and is parsed by zod here.
+ * Loading recipe modules. Recipes are TypeScript and are code: each one runs in a child
+ * process (evaluate.ts) with a time limit, and only its default export comes back, as JSON.
+ * That data arrives here as `unknown` and is parsed by zod; nothing else from the recipe is trusted.
  */
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createJiti } from 'jiti';
 import type { z } from 'zod';
 import { RecipeError } from '../errors.js';
 import { sha256Hex } from '../oci/digest.js';
+import { evaluateRecipeModule } from './evaluate.js';
 import { normalizeRecipe } from './normalize.js';
 import { recipeSchema } from './schema.js';
 import type { Recipe } from './types.js';
@@ -20,28 +18,31 @@ export interface LoadOptions {
   readonly hostArch: string;
   /** Base for relative file names in error messages (default: process.cwd() at the CLI). */
   readonly displayBase?: string;
+  /** Time a recipe module has to load and finish (default DEFAULT_RECIPE_TIMEOUT_MS, 30 s). */
+  readonly timeoutMs?: number;
+  /** Lines a recipe printed while loading (never the CLI's stdout). Default: dropped. */
+  readonly onRecipeOutput?: (file: string, line: string) => void;
+  readonly signal?: AbortSignal;
 }
-
-const recipeEntry = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './public.ts' : './public.js', import.meta.url));
-
-const jiti = createJiti(import.meta.url, {
-  alias: { imgfactory: recipeEntry },
-  moduleCache: false,
-  fsCache: false,
-  interopDefault: false,
-});
 
 export function displayPath(file: string, base = process.cwd()): string {
   const rel = relative(base, file);
   return rel.startsWith('..') ? file : rel;
 }
 
-/** `layers[1].packages[0]` from a zod path. */
+/**
+ * `layers[1].packages[0]` from a zod path. A key that is not a plain word (a label key with a
+ * newline, say) is shown JSON-quoted, so every problem stays on one line.
+ */
 export function formatFieldPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out === '' ? String(seg) : `.${String(seg)}`;
+    else {
+      const key = String(seg);
+      const shown = /[\u0000-\u001f\u007f\u2028\u2029]/.test(key) || key.length > 200 ? JSON.stringify(key.slice(0, 200)) : key;
+      out += out === '' ? shown : `.${shown}`;
+    }
   }
   return out || '(recipe)';
 }
@@ -61,7 +62,7 @@ function issueLines(shown: string, issues: readonly z.core.$ZodIssue[]): string[
         continue;
       }
     }
-    const msg = issue.message.replace(/^Invalid input: /, '');
+    const msg = issue.message.replace(/^Invalid input: /, '').replace(/\s+/g, ' ').slice(0, 300);
     lines.push(`${shown}: ${formatFieldPath(issue.path)}: ${msg}`);
   }
   return lines;
@@ -92,19 +93,18 @@ export async function loadRecipe(path: string, options: LoadOptions): Promise<Re
   } catch (cause) {
     throw new RecipeError('RECIPE_NOT_FOUND', `${shown}: cannot read recipe (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
   }
-  let mod: unknown;
-  try {
-    mod = await jiti.import(file);
-  } catch (cause) {
-    const first = String((cause as Error)?.message ?? cause).split('\n')[0];
-    throw new RecipeError('RECIPE_LOAD_FAILED', `${shown}: ${first}`, { cause, details: { file: shown } });
-  }
-  const value = (mod as { default?: unknown } | undefined)?.default;
-  if (value === undefined) {
+  const evaluated = await evaluateRecipeModule(file, {
+    shown,
+    timeoutMs: options.timeoutMs,
+    onOutput: options.onRecipeOutput && ((line) => options.onRecipeOutput!(shown, line)),
+    signal: options.signal,
+  });
+  if (evaluated.kind === 'no-default-export') {
     throw new RecipeError('RECIPE_NO_DEFAULT_EXPORT', `${shown}: no default export (expected \`export default defineRecipe({...})\`)`, {
       details: { file: shown },
     });
   }
+  const value = evaluated.value;
   return parseRecipe(value, file, sha256Hex(bytes), options);
 }
 
@@ -112,7 +112,7 @@ export async function loadRecipe(path: string, options: LoadOptions): Promise<Re
  * A recipe and its ancestors, root first. `from:` cycles are reported with the chain, naming
  * the `from` field of the recipe that closes the loop.
  */
-export async function loadRecipeChain(path: string, options: LoadOptions, cache = new Map<string, Recipe>()): Promise<Recipe[]> {
+export async function loadRecipeChain(path: string, options: LoadOptions, cache = new Map<string, Promise<Recipe>>()): Promise<Recipe[]> {
   const chain: Recipe[] = [];
   const seen: string[] = [];
   let next: string | undefined = resolve(path);
@@ -123,13 +123,43 @@ export async function loadRecipeChain(path: string, options: LoadOptions, cache 
       throw new RecipeError('RECIPE_CYCLE', `${closer}: from: cycle ${loop.join(' → ')}`, { details: { cycle: loop } });
     }
     seen.push(next);
-    let recipe = cache.get(next);
-    if (!recipe) {
-      recipe = await loadRecipe(next, options);
-      cache.set(next, recipe);
+    // A promise per file: chains loaded concurrently share one evaluation of a common parent.
+    let pending = cache.get(next);
+    if (!pending) {
+      pending = loadRecipe(next, options);
+      pending.catch(() => undefined); // awaited below; a concurrent sharer must not see an unhandled rejection
+      cache.set(next, pending);
     }
+    const recipe: Recipe = await pending;
     chain.unshift(recipe);
     next = recipe.from;
   }
   return chain;
+}
+
+/**
+ * Several recipe arguments at once, each with its chain, evaluated a few at a time (each
+ * recipe is a child process). Returns, per file, the chain or the RecipeError it failed with.
+ */
+export async function loadRecipeChains(
+  files: readonly string[],
+  options: LoadOptions,
+  concurrency = 4,
+): Promise<{ file: string; chain?: Recipe[]; error?: RecipeError }[]> {
+  const cache = new Map<string, Promise<Recipe>>();
+  const results: { file: string; chain?: Recipe[]; error?: RecipeError }[] = files.map((file) => ({ file }));
+  let nextIndex = 0;
+  const worker = async () => {
+    while (nextIndex < files.length) {
+      const i = nextIndex++;
+      try {
+        results[i]!.chain = await loadRecipeChain(files[i]!, options, cache);
+      } catch (e) {
+        if (!(e instanceof RecipeError)) throw e;
+        results[i]!.error = e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  return results;
 }

@@ -1,6 +1,6 @@
 /** ParsedRecipe (zod output) → Recipe (everything resolved). Pure: the host facts are arguments. */
 import { dirname, resolve } from 'node:path';
-import type { ParsedRecipe } from './schema.js';
+import { resolveOwnerPart, type ParsedRecipe } from './schema.js';
 import type { Recipe, RecipeConfig, SlimRules, StripRules } from './types.js';
 
 export interface NormalizeContext {
@@ -14,11 +14,14 @@ export interface NormalizeContext {
 const DEFAULT_SLIM: SlimRules = { docs: true, man: true, keepLocales: [], caches: true };
 const DEFAULT_STRIP: StripRules = { shell: true, apt: true, dpkgTools: true, paths: [] };
 
-function parseOwner(owner: string | { uid: number; gid: number } | undefined): { uid: number; gid: number } {
+type UserIds = ReadonlyMap<string, { uid: number; gid: number }>;
+
+/** `uid:gid` by number or name (the schema has checked that every name resolves). */
+function parseOwner(owner: string | { uid: number; gid: number } | undefined, users: UserIds): { uid: number; gid: number } {
   if (owner === undefined) return { uid: 0, gid: 0 };
   if (typeof owner === 'object') return owner;
-  const [uid, gid] = owner.split(':').map(Number);
-  return { uid: uid!, gid: gid! };
+  const [user, group] = owner.split(':') as [string, string];
+  return { uid: resolveOwnerPart(user, 'user', users)!, gid: resolveOwnerPart(group, 'group', users)! };
 }
 
 function normalizePort(p: number | string): string {
@@ -28,6 +31,12 @@ function normalizePort(p: number | string): string {
 
 export function normalizeRecipe(parsed: ParsedRecipe, ctx: NormalizeContext): Recipe {
   const dir = dirname(ctx.file);
+  // Users declared so far (this layer and earlier ones): what a `files` owner name may refer to.
+  const declared = new Map<string, { uid: number; gid: number }>();
+  const declareUsers = (users: readonly { name: string; uid: number; gid?: number }[]): UserIds => {
+    for (const u of users) declared.set(u.name, { uid: u.uid, gid: u.gid ?? u.uid });
+    return declared;
+  };
   const c = parsed.config ?? {};
   const config: RecipeConfig = {
     user: c.user,
@@ -82,7 +91,7 @@ export function normalizeRecipe(parsed: ParsedRecipe, ctx: NormalizeContext): Re
         src: f.src,
         dest: f.dest,
         mode: f.mode ?? 0o644,
-        ...parseOwner(f.owner),
+        ...parseOwner(f.owner, declareUsers(l.users ?? [])),
       })),
       users: (l.users ?? []).map((u) => ({
         name: u.name,

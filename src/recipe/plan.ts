@@ -16,7 +16,32 @@ export interface PlanStep {
   readonly level: number;
 }
 
-export function planBuilds(recipes: readonly Recipe[]): PlanStep[] {
+/** Relative display of a recipe file (pure: the base is an argument). */
+function shownFile(file: string, base: string | undefined): string {
+  if (base === undefined) return file;
+  const prefix = base.endsWith('/') ? base : `${base}/`;
+  return file.startsWith(prefix) ? file.slice(prefix.length) : file;
+}
+
+/**
+ * One line per recipe name used by more than one file. Names are image names: two recipes
+ * with one name would build, tag and publish over each other.
+ */
+export function duplicateNameProblems(recipes: readonly Recipe[], base?: string): string[] {
+  const files = new Map<string, string[]>();
+  for (const r of recipes) files.set(r.name, [...new Set([...(files.get(r.name) ?? []), r.file])]);
+  const out: string[] = [];
+  for (const [name, list] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (list.length < 2) continue;
+    const shown = list.sort().map((f) => shownFile(f, base));
+    out.push(`${shown[1]}: name: "${name}" is also the name of ${shown[0]}${shown.length > 2 ? ` and ${shown.length - 2} more` : ''}`);
+  }
+  return out;
+}
+
+export function planBuilds(recipes: readonly Recipe[], displayBase?: string): PlanStep[] {
+  const duplicates = duplicateNameProblems(recipes, displayBase);
+  if (duplicates.length > 0) throw new RecipeError('RECIPE_DUPLICATE_NAME', duplicates.join('\n'), { details: { problems: duplicates } });
   const byFile = new Map(recipes.map((r) => [r.file, r]));
   for (const r of recipes) {
     if (r.from !== undefined && !byFile.has(r.from)) {

@@ -19,10 +19,14 @@ describe('users', () => {
     expect(out.gshadow).toContain('app:!::\n');
   });
 
-  it('is idempotent: adding the same user twice leaves one entry', () => {
-    const twice = addUser(addUser(db, app), app);
-    expect(twice.passwd.match(/^app:/gm)).toHaveLength(1);
-    expect(twice.group.match(/^audio:x:29:app$/gm)).toHaveLength(1);
+  it('refuses to replace an existing account, naming it (no silent redefinition of a system account)', () => {
+    expect(() => addUser(addUser(db, app), app)).toThrow(/account app already exists/);
+    expect(() => addUser(db, { ...app, name: 'nobody', uid: 4242 })).toThrow(/account nobody already exists/);
+  });
+
+  it('refuses a group of the same name with another gid, and a supplementary group that does not exist', () => {
+    expect(() => addUser(db, { ...app, name: 'audio', uid: 4242, gid: 4242, groups: [] })).toThrow(/group audio already exists in the image with gid 29/);
+    expect(() => addUser(db, { ...app, groups: ['nosuchgroup'] })).toThrow(/group nosuchgroup does not exist/);
   });
 
   it('refuses a uid that another user has', () => {

@@ -2,7 +2,8 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RecipeError } from '../../src/errors.js';
-import { loadRecipe, loadRecipeChain } from '../../src/recipe/load.js';
+import { loadRecipe, loadRecipeChain, loadRecipeChains } from '../../src/recipe/load.js';
+import type { Recipe } from '../../src/recipe/types.js';
 import { planBuilds } from '../../src/recipe/plan.js';
 import { RECIPES_DIR } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -100,10 +101,10 @@ describe('from: chains and plan', () => {
   });
 
   it('orders parents before children, by level then path', async () => {
-    const cache = new Map();
+    const cache = new Map<string, Promise<Recipe>>();
     for (const f of ['c.ts', 'a.ts', 'b.ts']) await loadRecipeChain(join(dir, f), opts(dir), cache);
     await loadRecipeChain(join(dir, 'ok.ts'), opts(dir), cache);
-    const plan = planBuilds([...cache.values()]);
+    const plan = planBuilds(await Promise.all(cache.values()));
     expect(plan.map((s) => [s.name, s.level])).toEqual([
       ['a', 0],
       ['ok', 0],
@@ -113,11 +114,12 @@ describe('from: chains and plan', () => {
   });
 
   it('plans the shipped recipes with debian-minimal before python3', async () => {
-    const cache = new Map();
-    for (const f of ['python3.ts', 'debian-minimal.ts', 'static.ts', 'debian-trixie-minimal.ts']) {
-      await loadRecipeChain(join(RECIPES_DIR, f), opts(RECIPES_DIR), cache);
-    }
-    const names = planBuilds([...cache.values()]).map((s) => s.name);
+    const loaded = await loadRecipeChains(
+      ['python3.ts', 'debian-minimal.ts', 'static.ts', 'debian-trixie-minimal.ts'].map((f) => join(RECIPES_DIR, f)),
+      opts(RECIPES_DIR),
+    );
+    const byFile = new Map(loaded.flatMap((l) => l.chain!).map((r) => [r.file, r]));
+    const names = planBuilds([...byFile.values()]).map((s) => s.name);
     expect(names.indexOf('debian-minimal')).toBeLessThan(names.indexOf('python3'));
     expect(names).toHaveLength(4);
   });

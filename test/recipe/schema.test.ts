@@ -83,7 +83,7 @@ describe('recipe schema', () => {
     ['layers[].files[].src escapes', { layers: [{ name: 'a', files: [{ src: '../secret', dest: '/x' }] }] }, 'layers[0].files[0].src'],
     ['layers[].files[].dest relative', { layers: [{ name: 'a', files: [{ src: 'x', dest: 'etc/x' }] }] }, 'layers[0].files[0].dest'],
     ['layers[].files[].mode', { layers: [{ name: 'a', files: [{ src: 'x', dest: '/x', mode: '0999' }] }] }, 'layers[0].files[0].mode'],
-    ['layers[].files[].owner', { layers: [{ name: 'a', files: [{ src: 'x', dest: '/x', owner: 'root:root' }] }] }, 'layers[0].files[0].owner'],
+    ['layers[].files[].owner', { layers: [{ name: 'a', files: [{ src: 'x', dest: '/x', owner: 'nosuchuser:root' }] }] }, 'layers[0].files[0].owner'],
     ['layers[].users[].uid', { layers: [{ name: 'a', users: [{ name: 'app', uid: 0 }] }] }, 'layers[0].users[0].uid'],
     ['layers[].remove.paths', { layers: [{ name: 'a', remove: { paths: ['relative'] } }] }, 'layers[0].remove.paths[0]'],
     ['config.workdir', { config: { workdir: 'home' } }, 'config.workdir'],

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseDuration } from '../../archive/freshness.js';
 import { hostArchiveMirrors } from '../../archive/host-mirror.js';
 import { securitySibling } from '../../archive/apt-sources.js';
 import { DEFAULT_DEBIAN_KEYS_DIR, loadPinnedKeys } from '../../archive/keyring.js';
@@ -19,6 +20,8 @@ export const ARCHIVE_OPTIONS: OptionSpec = {
   'no-updates': { type: 'boolean' },
   'cache-dir': { type: 'string' },
   'keys-dir': { type: 'string' },
+  'max-release-age': { type: 'string' },
+  codename: { type: 'string' },
 };
 
 export const ARCHIVE_OPTIONS_HELP = `  --suite <s>               suite or codename (bookworm, trixie, stable); required
@@ -28,7 +31,9 @@ export const ARCHIVE_OPTIONS_HELP = `  --suite <s>               suite or codena
   --security-mirror <url>   security archive (default: from apt sources, or <mirror>-security)
   --no-updates              only <suite>, not <suite>-updates and <suite>-security
   --cache-dir <dir>         verified-file cache (default: $XDG_CACHE_HOME/imgfactory/archive)
-  --keys-dir <dir>          pinned archive keys (default: the package's keys/debian)`;
+  --keys-dir <dir>          pinned archive keys (default: the package's keys/debian)
+  --codename <c>            the codename --suite must be (required when --suite is an alias like stable)
+  --max-release-age <d>     refuse a Release whose Date is older (30d, 12h, 2w, never; default 730d)`;
 
 const NAME_RE = /^[a-z0-9][a-z0-9.+\-/]*$/;
 
@@ -42,6 +47,13 @@ export async function verifiedArchiveFromOptions(ctx: CommandContext, command: s
   if (components.length === 0) components.push('main');
   for (const [what, v] of [['suite', suite], ...architectures.map((a) => ['arch', a]), ...components.map((c) => ['component', c])] as const) {
     if (!NAME_RE.test(v) || v.split('/').includes('..')) throw new UsageError('BAD_OPTION', `${command}: bad ${what} ${JSON.stringify(v)}`);
+  }
+  const codename = stringOpt(ctx, 'codename');
+  if (codename !== undefined && !/^[a-z][a-z0-9-]{0,63}$/.test(codename)) throw new UsageError('BAD_OPTION', `${command}: bad codename ${JSON.stringify(codename.slice(0, 64))}`);
+  const maxAgeText = stringOpt(ctx, 'max-release-age');
+  const maxReleaseAgeMs = maxAgeText === undefined ? undefined : parseDuration(maxAgeText);
+  if (maxAgeText !== undefined && maxReleaseAgeMs === undefined) {
+    throw new UsageError('BAD_OPTION', `${command}: --max-release-age: expected a duration like 30d, 12h, 2w or never, got ${JSON.stringify(maxAgeText.slice(0, 40))}`);
   }
   const { mirror, securityMirror } = await resolveMirrors(stringOpt(ctx, 'mirror'), stringOpt(ctx, 'security-mirror'), command);
   const keysDir = stringOpt(ctx, 'keys-dir');
@@ -59,6 +71,8 @@ export async function verifiedArchiveFromOptions(ctx: CommandContext, command: s
     cacheDir: cacheDirOpt === undefined ? defaultArchiveCacheDir(ctx.env) : resolve(ctx.cwd, cacheDirOpt),
     keys,
     now: new Date(),
+    ...(maxReleaseAgeMs === undefined ? {} : { maxReleaseAgeMs }),
+    ...(codename === undefined ? {} : { expectedCodename: codename }),
     onProgress: (m) => progress.info(m),
   });
 }

@@ -1,40 +1,48 @@
-import { hostDebianArch } from '../../oci/platform.js';
-import { displayPath, loadRecipeChain } from '../../recipe/load.js';
+import { RecipeError } from '../../errors.js';
+import { displayPath, loadRecipeChains } from '../../recipe/load.js';
 import { planBuilds } from '../../recipe/plan.js';
 import type { Recipe } from '../../recipe/types.js';
 import { boolOpt, printJson, type Command } from '../command.js';
 import { createProgress } from '../progress.js';
-import { expandRecipeArgs } from './recipe-args.js';
 import { changedRecipes } from './plan-changed.js';
+import { expandRecipeArgs, RECIPE_LOAD_HELP, RECIPE_LOAD_OPTIONS, recipeLoadOptions } from './recipe-args.js';
 import { checkOptionsFromFlags, UPDATE_OPTIONS, UPDATE_OPTIONS_HELP } from './update-flags.js';
 
 export const planCommand: Command = {
   name: 'plan',
   summary: 'Print the build order (parents before children)',
-  help: `Usage: imgfactory plan <recipe.ts|dir>... [--json]
+  help: `Usage: imgfactory plan <recipe.ts|dir>... [--json] [--recipe-timeout <seconds>]
 
 Loads the recipes and their from: parents and prints the order to build them in. Recipes of
-the same level do not depend on each other and may be built in parallel.
---json prints a list usable as a GitHub Actions matrix:
+the same level do not depend on each other and may be built in parallel. Two recipes with
+the same name are an error. Planning RUNS each recipe (see validate --help).
+--json prints a list usable as a GitHub Actions matrix (stdout holds only that JSON):
   matrix: { include: \${{ fromJSON(needs.plan.outputs.recipes) }} }
 
 --changed keeps only the recipes that need a rebuild (see imgfactory check: archive updates, a
 changed recipe or parent, changed keys, or no lock yet) and the children of those, parents
-first; each entry then says why. The other options apply to --changed only:
+first; each entry then says why. The update options apply to --changed only.
+
+Options:
+  ${RECIPE_LOAD_HELP}
 ${UPDATE_OPTIONS_HELP}`,
-  options: { changed: { type: 'boolean' }, ...UPDATE_OPTIONS },
+  options: { changed: { type: 'boolean' }, ...RECIPE_LOAD_OPTIONS, ...UPDATE_OPTIONS },
   minPositionals: 1,
   async run(ctx) {
     const files = await expandRecipeArgs(ctx.positionals, ctx.cwd);
-    const opts = { hostArch: hostDebianArch(process.arch), displayBase: ctx.cwd };
-    const cache = new Map<string, Recipe>();
-    for (const f of files) await loadRecipeChain(f, opts, cache);
-    let planned = planBuilds([...cache.values()]);
+    const byFile = new Map<string, Recipe>();
+    const problems: string[] = [];
+    for (const r of await loadRecipeChains(files, recipeLoadOptions(ctx))) {
+      if (r.error) problems.push(...r.error.message.split('\n'));
+      else for (const recipe of r.chain!) byFile.set(recipe.file, recipe);
+    }
+    if (problems.length > 0) throw new RecipeError('RECIPE_INVALID', problems.join('\n'), { details: { problems } });
+    let planned = planBuilds([...byFile.values()], ctx.cwd);
     let reasons = new Map<string, string[]>();
     if (boolOpt(ctx, 'changed')) {
       const progress = createProgress(ctx.io, !ctx.json);
       const options = await checkOptionsFromFlags(ctx, (m) => progress.info(m));
-      reasons = await changedRecipes(planned, cache, options, (f) => progress.stage('check', displayPath(f, ctx.cwd)));
+      reasons = await changedRecipes(planned, byFile, options, (f) => progress.stage('check', displayPath(f, ctx.cwd)));
       planned = planned.filter((s) => reasons.has(s.file));
     }
     const steps = planned.map((s) => ({

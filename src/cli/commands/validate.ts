@@ -1,34 +1,34 @@
 import { RecipeError } from '../../errors.js';
-import { hostDebianArch } from '../../oci/platform.js';
-import { loadRecipeChain } from '../../recipe/load.js';
+import { loadRecipeChains } from '../../recipe/load.js';
+import { duplicateNameProblems } from '../../recipe/plan.js';
 import type { Recipe } from '../../recipe/types.js';
 import { printJson, type Command } from '../command.js';
-import { expandRecipeArgs } from './recipe-args.js';
+import { expandRecipeArgs, RECIPE_LOAD_HELP, RECIPE_LOAD_OPTIONS, recipeLoadOptions } from './recipe-args.js';
 
 export const validateCommand: Command = {
   name: 'validate',
   summary: 'Check recipes and print them normalized',
-  help: `Usage: imgfactory validate <recipe.ts|dir>... [--json]
+  help: `Usage: imgfactory validate <recipe.ts|dir>... [--json] [--recipe-timeout <seconds>]
 
 Loads each recipe (and its from: parents), validates it, and prints the normalized form.
-Exit 0 if every recipe is valid; exit 2 with one line per problem ("file: field: reason").`,
-  options: {},
+Exit 0 if every recipe is valid; exit 2 with one line per problem ("file: field: reason").
+Two recipes with the same name are an error. Validating a recipe RUNS it (it is a
+TypeScript module), in a child process with a time limit; what it prints goes to stderr.
+
+Options:
+  ${RECIPE_LOAD_HELP}`,
+  options: { ...RECIPE_LOAD_OPTIONS },
   minPositionals: 1,
   async run(ctx) {
     const files = await expandRecipeArgs(ctx.positionals, ctx.cwd);
-    const opts = { hostArch: hostDebianArch(process.arch), displayBase: ctx.cwd };
+    const opts = recipeLoadOptions(ctx);
     const valid: Recipe[] = [];
     const problems: string[] = [];
-    const cache = new Map<string, Recipe>();
-    for (const f of files) {
-      try {
-        const chain = await loadRecipeChain(f, opts, cache);
-        valid.push(chain[chain.length - 1]!);
-      } catch (e) {
-        if (!(e instanceof RecipeError)) throw e;
-        problems.push(...e.message.split('\n'));
-      }
+    for (const r of await loadRecipeChains(files, opts)) {
+      if (r.error) problems.push(...r.error.message.split('\n'));
+      else valid.push(r.chain![r.chain!.length - 1]!);
     }
+    problems.push(...duplicateNameProblems(valid, ctx.cwd));
     if (problems.length > 0) {
       throw new RecipeError('RECIPE_INVALID', problems.join('\n'), { details: { problems } });
     }
