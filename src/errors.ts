@@ -171,6 +171,24 @@ export class RegistryError extends ImgfactoryError<RegistryErrorCode> {
   }
 }
 
+export type ExportErrorCode =
+  | 'OUT_NOT_EMPTY'
+  | 'NAME_INVALID'
+  | 'PLATFORM_AMBIGUOUS'
+  | 'LAYER_UNSUPPORTED'
+  | 'LAYER_DIGEST_MISMATCH'
+  | 'LAYER_INVALID'
+  | 'USER_UNKNOWN';
+/** Exporting a verified image as a machine-container tarball (src/export). */
+export class ExportError extends ImgfactoryError<ExportErrorCode> {
+  get exitStatus(): ExitStatus {
+    // What the user asked for is unusable (2); what the image holds does not stand up (1).
+    return this.code === 'OUT_NOT_EMPTY' || this.code === 'NAME_INVALID' || this.code === 'PLATFORM_AMBIGUOUS' || this.code === 'LAYER_UNSUPPORTED'
+      ? ExitStatus.usage
+      : ExitStatus.verificationFailed;
+  }
+}
+
 export function isImgfactoryError(e: unknown): e is ImgfactoryError {
   return e instanceof ImgfactoryError;
 }

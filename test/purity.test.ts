@@ -21,6 +21,8 @@ const PURE = [
   'sign/docker-reference.ts', 'sign/payload.ts', 'sign/strict-json.ts',
   'provenance/purl.ts', 'provenance/statement.ts', 'provenance/spdx.ts', 'provenance/cyclonedx.ts',
   'registry/reference.ts', 'registry/challenge.ts',
+  'export/tar-parse.ts', 'export/flatten-plan.ts', 'export/checksums.ts', 'export/image-user.ts', 'export/settings-quote.ts',
+  'export/nspawn-settings.ts', 'export/lxc-metadata.ts', 'export/export-provenance.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [

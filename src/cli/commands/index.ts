@@ -12,6 +12,7 @@ import { verifyCommand } from './verify.js';
 import { policyCommand } from './policy.js';
 import { pushCommand } from './push.js';
 import { pullCommand } from './pull.js';
+import { exportCommand } from './export.js';
 import { registryServeCommand } from './registry-serve.js';
 
-export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand];
+export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, exportCommand, registryServeCommand];

@@ -1,0 +1,104 @@
+/**
+ * The one place the export reads an OCI layout: the image's manifest, its config and its layer
+ * blobs. Everything is digest-checked as it is read (manifest and config whole, layers while
+ * streaming: the compressed digest and the diffId both), so the flattening never acts on bytes
+ * the signature does not cover. When the layout model changes, only this module changes.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Transform, type TransformCallback, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { ExportError } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import { blobPath, findImageDescriptor, readJsonBlob } from '../oci/layout.js';
+import { MediaType } from '../oci/mediatypes.js';
+import type { ImageConfig, Index, Manifest } from '../oci/types.js';
+
+export interface ExportLayer {
+  readonly digest: Digest;
+  readonly diffId: Digest;
+  /** The uncompressed tar, checked against both digests as it streams (fails at its end otherwise). */
+  open(): AsyncIterable<Buffer>;
+}
+
+export interface ExportImage {
+  /** The digest the signature covers (the image manifest, or the multi-arch index). */
+  readonly signedDigest: Digest;
+  /** The platform manifest whose layers are exported. */
+  readonly manifestDigest: Digest;
+  readonly config: ImageConfig;
+  readonly layers: readonly ExportLayer[];
+}
+
+const GZIP_TYPES: readonly string[] = [MediaType.layerTarGzip, 'application/vnd.docker.image.rootfs.diff.tar.gzip'];
+const TAR_TYPES: readonly string[] = [MediaType.layerTar, 'application/vnd.docker.image.rootfs.diff.tar'];
+
+/** Pass bytes through unchanged, hashing them; fail at the end when the digest differs. */
+function checkDigest(expected: Digest, what: string): Transform {
+  const hash: Hash = createHash('sha256');
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      const got = `sha256:${hash.digest('hex')}`;
+      done(got === expected ? null : new ExportError('LAYER_DIGEST_MISMATCH', `${what} is ${got}, not ${expected}`));
+    },
+  });
+}
+
+function chain(first: Readable, ...rest: Transform[]): Readable {
+  let out: Readable = first;
+  for (const t of rest) {
+    const from = out;
+    from.on('error', (e) => t.destroy(e));
+    out = from.pipe(t);
+  }
+  return out;
+}
+
+/**
+ * The image the export reads: `ref` picks among several in the layout; for a multi-arch index,
+ * `architecture` (OCI name) picks the platform, needed only when there are several.
+ */
+export async function readExportImage(layoutDir: string, ref?: string, architecture?: string): Promise<ExportImage> {
+  const top = await findImageDescriptor(layoutDir, ref);
+  let manifestDigest = top.digest;
+  if (top.mediaType === MediaType.imageIndex || top.mediaType === MediaType.dockerManifestList) {
+    const index = await readJsonBlob<Index>(layoutDir, top.digest);
+    const candidates = index.manifests.filter((m) => architecture === undefined || m.platform?.architecture === architecture);
+    if (candidates.length !== 1) {
+      throw new ExportError(
+        'PLATFORM_AMBIGUOUS',
+        `${layoutDir}: the image index has ${candidates.length} manifest(s) for ${architecture ?? 'any architecture'}; name one with --arch`,
+      );
+    }
+    manifestDigest = candidates[0]!.digest;
+  }
+  const manifest = await readJsonBlob<Manifest>(layoutDir, manifestDigest);
+  const config = await readJsonBlob<ImageConfig>(layoutDir, manifest.config.digest);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) {
+    throw new ExportError('LAYER_INVALID', `${layoutDir}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids in the config`);
+  }
+  const layers = manifest.layers.map((layer, i): ExportLayer => {
+    const gzip = GZIP_TYPES.includes(layer.mediaType);
+    if (!gzip && !TAR_TYPES.includes(layer.mediaType)) {
+      throw new ExportError('LAYER_UNSUPPORTED', `layer ${layer.digest} has media type ${layer.mediaType}; export reads tar and tar+gzip layers`);
+    }
+    const diffId = diffIds[i]!;
+    return {
+      digest: layer.digest,
+      diffId,
+      open: () => {
+        const file = createReadStream(blobPath(layoutDir, layer.digest));
+        const blobCheck = checkDigest(layer.digest, `layer blob ${layer.digest}`);
+        return gzip
+          ? chain(file, blobCheck, createGunzip(), checkDigest(diffId, `uncompressed layer ${layer.digest}`))
+          : chain(file, blobCheck, checkDigest(diffId, `uncompressed layer ${layer.digest}`));
+      },
+    };
+  });
+  return { signedDigest: top.digest, manifestDigest, config, layers };
+}

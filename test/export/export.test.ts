@@ -1,0 +1,223 @@
+/**
+ * `imgfactory export` on the real debian-minimal build, checked with the tools its users have:
+ * gpgv and sha256sum for the files, systemd-import and systemd-nspawn for nspawn, lxc-create for
+ * LXC. Refusals leave --out as it was.
+ */
+import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/exec.js';
+import { signDetached } from '../../src/export/detached-signature.js';
+import { listTarEntries } from '../../src/layer/read-tar.js';
+import { blobPath, readImage } from '../../src/oci/layout.js';
+import type { BuildResult } from '../../src/pipeline/build.js';
+import { verifyDsse } from '../../src/provenance/dsse.js';
+import { parseProvenance } from '../../src/provenance/statement.js';
+import { readVerificationKeys } from '../../src/sign/keys.js';
+import { runCli } from '../helpers/cli.js';
+import { sharedBuild } from '../helpers/shared-build.js';
+import { tempDir } from '../helpers/tmp.js';
+import { testKey, type TestKey } from '../sign/helpers/keys.js';
+import { dearmoredKeyring, flipByte, signedCopy } from './helpers.js';
+
+let built: BuildResult;
+let layoutDir: string;
+let factory: TestKey;
+let other: TestKey;
+let keyDir: string;
+let keyring: string;
+
+async function keyFile(name: string, text: string): Promise<string> {
+  const file = join(keyDir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+async function exportCli(format: string, out: string, extra: string[] = [], layout = layoutDir) {
+  return runCli([
+    'export', layout, '--format', format,
+    '--key', join(keyDir, 'factory.pub.asc'),
+    '--sign-key', join(keyDir, 'factory.secret.asc'),
+    '--out', out, '--json', ...extra,
+  ]);
+}
+
+/** gpgv with only the consumer keyring, then sha256sum -c: both exit statuses. */
+async function consumerCheck(dir: string): Promise<{ gpgv: number; sums: number }> {
+  const gpgv = await run(['gpgv', '--keyring', keyring, 'SHA256SUMS.gpg', 'SHA256SUMS'], { cwd: dir, okExitCodes: [1, 2] });
+  const sums = await run(['sha256sum', '--strict', '-c', 'SHA256SUMS'], { cwd: dir, okExitCodes: [1] });
+  return { gpgv: gpgv.exitCode, sums: sums.exitCode };
+}
+
+beforeAll(async () => {
+  built = await sharedBuild('debian-minimal');
+  factory = await testKey('ed25519', 'imgfactory factory');
+  other = await testKey('ed25519', 'someone else');
+  layoutDir = await signedCopy(built, factory);
+  keyDir = await tempDir('imgfactory-export-keys-');
+  await keyFile('factory.pub.asc', factory.publicKeyArmored);
+  await keyFile('factory.secret.asc', factory.privateKeyArmored);
+  await keyFile('other.pub.asc', other.publicKeyArmored);
+  await keyFile('other.secret.asc', other.privateKeyArmored);
+  keyring = await dearmoredKeyring(factory.publicKeyArmored);
+}, 20 * 60_000);
+
+describe('export --format nspawn', () => {
+  let out: string;
+  beforeAll(async () => {
+    out = join(await tempDir('imgfactory-export-nspawn-'), 'out');
+    const r = await exportCli('nspawn', out);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 10 * 60_000);
+
+  it('writes the tarball, the settings file, SHA256SUMS, its signature and the provenance', async () => {
+    expect((await readdir(out)).sort()).toEqual(
+      ['SHA256SUMS', 'SHA256SUMS.gpg', 'debian-minimal.nspawn', 'debian-minimal.tar.gz', 'provenance.intoto.json'].sort(),
+    );
+    const settings = await readFile(join(out, 'debian-minimal.nspawn'), 'utf8');
+    expect(settings.split('\n')).toEqual(
+      expect.arrayContaining(['[Exec]', 'Boot=no', 'Parameters=/bin/bash', 'User=app', 'WorkingDirectory=/home/app', 'Environment=LANG=C.UTF-8']),
+    );
+  });
+
+  it('verifies with gpgv and sha256sum -c alone; a flipped byte or another signer fails', async () => {
+    expect(await consumerCheck(out)).toEqual({ gpgv: 0, sums: 0 });
+
+    const tarFlipped = join(await tempDir('imgfactory-export-t1-'), 'x');
+    await run(['cp', '-a', out, tarFlipped]);
+    await flipByte(join(tarFlipped, 'debian-minimal.tar.gz'), 4096);
+    expect((await consumerCheck(tarFlipped)).sums).toBe(1);
+
+    const sumsFlipped = join(await tempDir('imgfactory-export-t2-'), 'x');
+    await run(['cp', '-a', out, sumsFlipped]);
+    await flipByte(join(sumsFlipped, 'SHA256SUMS'), 10);
+    expect((await consumerCheck(sumsFlipped)).gpgv).not.toBe(0);
+
+    const otherSigner = join(await tempDir('imgfactory-export-t3-'), 'x');
+    await run(['cp', '-a', out, otherSigner]);
+    const sums = await readFile(join(otherSigner, 'SHA256SUMS'));
+    await writeFile(join(otherSigner, 'SHA256SUMS.gpg'), await signDetached(sums, other.signing));
+    const r = await consumerCheck(otherSigner);
+    expect(r.gpgv).not.toBe(0);
+    expect(r.sums).toBe(0);
+  });
+
+  it('has a signed provenance naming the image digest and the exported files', async () => {
+    const env = await verifyDsse(await readFile(join(out, 'provenance.intoto.json')), await readVerificationKeys([factory.publicKeyArmored]));
+    expect(env.signerFingerprint).toBe(factory.fingerprint);
+    const statement = JSON.parse(Buffer.from(env.payload).toString('utf8'));
+    expect(parseProvenance(env.payload).subjectDigests.length).toBe(2);
+    const sums = (await readFile(join(out, 'SHA256SUMS'), 'utf8')).trim().split('\n').map((l) => l.split('  '));
+    expect(statement.subject).toEqual(sums.map(([sha256, name]) => ({ name, digest: { sha256 } })));
+    expect(statement.predicate.buildDefinition.resolvedDependencies[0].digest.sha256).toBe(built.report.manifestDigest.slice(7));
+  });
+
+  it('systemd-import accepts the tarball and systemd-nspawn runs it as the image user', async () => {
+    const machines = await tempDir('imgfactory-machines-');
+    await run(['/usr/lib/systemd/systemd-import', '--image-root', machines, '--sync=no', 'tar', join(out, 'debian-minimal.tar.gz'), 'debian-minimal']);
+    // The importer leaves the settings file to importd; systemd-nspawn finds it beside the image.
+    await copyFile(join(out, 'debian-minimal.nspawn'), join(machines, 'debian-minimal.nspawn'));
+    const nspawn = (...cmd: string[]) =>
+      run(['systemd-nspawn', '--quiet', '--pipe', '--register=no', '--keep-unit', '-D', join(machines, 'debian-minimal'), ...cmd]);
+    expect((await nspawn('id', '-un')).stdout.trim()).toBe('app');
+    expect((await nspawn('pwd')).stdout.trim()).toBe('/home/app');
+    const version = (await nspawn('cat', '/etc/debian_version')).stdout;
+    // The same bytes the image's base layer carries (read from the signed blob, not from the export).
+    const image = await readImage(layoutDir, built.report.ref);
+    const entries = await listTarEntries(blobPath(layoutDir, image.manifest.layers[0]!.digest));
+    const inLayer = entries.find((e) => e.name === 'etc/debian_version');
+    const { createHash } = await import('node:crypto');
+    expect(`sha256:${createHash('sha256').update(version).digest('hex')}`).toBe(inLayer?.contentDigest);
+  });
+});
+
+describe('export --format lxc', () => {
+  let out: string;
+  let lxcPath: string;
+  beforeAll(async () => {
+    out = join(await tempDir('imgfactory-export-lxc-'), 'out');
+    const r = await exportCli('lxc', out);
+    expect(r.status).toBe(0);
+    lxcPath = await tempDir('imgfactory-lxc-');
+  }, 10 * 60_000);
+
+  it('writes rootfs.tar.xz + meta.tar.xz, verifiable with gpgv and sha256sum -c', async () => {
+    expect((await readdir(out)).sort()).toEqual(['SHA256SUMS', 'SHA256SUMS.gpg', 'meta.tar.xz', 'provenance.intoto.json', 'rootfs.tar.xz']);
+    expect(await consumerCheck(out)).toEqual({ gpgv: 0, sums: 0 });
+    await flipByte(join(out, 'meta.tar.xz'), 100);
+    expect((await consumerCheck(out)).sums).toBe(1);
+    await flipByte(join(out, 'meta.tar.xz'), 100);
+    expect((await consumerCheck(out)).sums).toBe(0);
+  });
+
+  it('lxc-create -t local accepts it, with the image user, directory and command in the config', async () => {
+    await run(['lxc-create', '-n', 'debian-minimal', '-P', lxcPath, '-t', 'local', '--', '--metadata', join(out, 'meta.tar.xz'), '--fstree', join(out, 'rootfs.tar.xz')]);
+    const config = await readFile(join(lxcPath, 'debian-minimal', 'config'), 'utf8');
+    const lines = config.split('\n');
+    expect(lines).toEqual(expect.arrayContaining(['lxc.init.uid = 1000', 'lxc.init.gid = 1000', 'lxc.init.cwd = /home/app', 'lxc.init.cmd = /bin/bash']));
+    expect(lines).toContain(`lxc.rootfs.path = dir:${join(lxcPath, 'debian-minimal', 'rootfs')}`);
+    expect(lines).toContain('lxc.include = /usr/share/lxc/config/common.conf');
+    const rootfs = join(lxcPath, 'debian-minimal', 'rootfs');
+    const passwd = await readFile(join(rootfs, 'etc', 'passwd'), 'utf8');
+    expect(passwd).toMatch(/^app:x:1000:1000:/m);
+    const home = await stat(join(rootfs, 'home', 'app'));
+    expect([home.uid, home.gid]).toEqual([1000, 1000]);
+  });
+});
+
+describe('refusals leave --out as it was', () => {
+  it('an unsigned image: exit 1, --out not created', async () => {
+    const out = join(await tempDir('imgfactory-export-r1-'), 'out');
+    const r = await exportCli('rootfs', out, [], built.report.layoutDir);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout || '{}').code ?? r.stderr).toBeDefined();
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    await expect(stat(out)).rejects.toThrow();
+  });
+
+  it('an image signed by another key: exit 1, the empty --out left empty', async () => {
+    const out = join(await tempDir('imgfactory-export-r2-'), 'out');
+    await mkdir(out);
+    const r = await runCli(['export', layoutDir, '--format', 'rootfs', '--key', join(keyDir, 'other.pub.asc'), '--sign-key', join(keyDir, 'factory.secret.asc'), '--out', out]);
+    expect(r.status).toBe(1);
+    expect(await readdir(out)).toEqual([]);
+    expect((await readdir(join(out, '..'))).filter((n) => n !== 'out')).toEqual([]);
+  });
+
+  it('a --out that is not empty: exit 2, untouched', async () => {
+    const out = await tempDir('imgfactory-export-r3-');
+    await writeFile(join(out, 'keep'), 'x');
+    const r = await exportCli('rootfs', out);
+    expect(r.status).toBe(2);
+    expect(await readdir(out)).toEqual(['keep']);
+  });
+
+  it('a layer blob with one byte flipped: exit 1, --out not created', async () => {
+    const tampered = join(await tempDir('imgfactory-export-r4-'), 'layout');
+    await run(['cp', '-a', layoutDir, tampered]);
+    const image = await readImage(tampered, built.report.ref);
+    await flipByte(blobPath(tampered, image.manifest.layers[0]!.digest), 1_000_000);
+    const out = join(tampered, '..', 'out');
+    const r = await exportCli('rootfs', out, [], tampered);
+    expect(r.status).toBe(1);
+    await expect(stat(out)).rejects.toThrow();
+    expect((await readdir(join(tampered, '..'))).sort()).toEqual(['layout']);
+  });
+});
+
+describe('determinism', () => {
+  it('the same image exported twice gives byte-identical files', async () => {
+    const a = join(await tempDir('imgfactory-export-d1-'), 'out');
+    const b = join(await tempDir('imgfactory-export-d2-'), 'out');
+    expect((await exportCli('rootfs', a)).status).toBe(0);
+    expect((await exportCli('rootfs', b)).status).toBe(0);
+    for (const f of ['SHA256SUMS', 'debian-minimal.tar']) {
+      expect((await readFile(join(a, f))).equals(await readFile(join(b, f))), f).toBe(true);
+    }
+    // The signatures differ (OpenPGP signatures carry their creation time); what they sign does not.
+    const payload = async (dir: string) => JSON.parse(await readFile(join(dir, 'provenance.intoto.json'), 'utf8')).payload;
+    expect(await payload(a)).toBe(await payload(b));
+    expect(await consumerCheck(a)).toEqual({ gpgv: 0, sums: 0 });
+  }, 5 * 60_000);
+});
