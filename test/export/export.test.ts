@@ -164,6 +164,18 @@ describe('export --format lxc', () => {
     const home = await stat(join(rootfs, 'home', 'app'));
     expect([home.uid, home.gid]).toEqual([1000, 1000]);
   });
+
+  it('lxc-execute runs a command in it as the image user (no network: this host has no lxcbr0)', async () => {
+    // lxc-local copies the default network (veth on lxcbr0); lxc-net, which creates that bridge,
+    // is a service that does not run here, so the container gets an empty network namespace.
+    const execute = (...cmd: string[]) =>
+      run(['lxc-execute', '-n', 'debian-minimal', '-P', lxcPath, '-s', 'lxc.net.0.type=empty', '--', ...cmd], { timeoutMs: 60_000 });
+    expect((await execute('id', '-un')).stdout.trim()).toBe('app');
+    expect((await execute('pwd')).stdout.trim()).toBe('/home/app');
+    const inRootfs = await readFile(join(lxcPath, 'debian-minimal', 'rootfs', 'etc', 'debian_version'), 'utf8');
+    expect((await execute('cat', '/etc/debian_version')).stdout).toBe(inRootfs);
+    expect(inRootfs).toMatch(/^12\.\d+\n$/);
+  });
 });
 
 describe('refusals leave --out as it was', () => {
