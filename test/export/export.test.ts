@@ -183,7 +183,7 @@ describe('refusals leave --out as it was', () => {
     const out = join(await tempDir('imgfactory-export-r1-'), 'out');
     const r = await exportCli('rootfs', out, [], built.report.layoutDir);
     expect(r.status).toBe(1);
-    expect(JSON.parse(r.stdout || '{}').code ?? r.stderr).toBeDefined();
+    expect(JSON.parse(r.stdout)).toMatchObject({ exported: false, code: 'SIGNATURE_MISSING' });
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     await expect(stat(out)).rejects.toThrow();
   });
@@ -191,8 +191,9 @@ describe('refusals leave --out as it was', () => {
   it('an image signed by another key: exit 1, the empty --out left empty', async () => {
     const out = join(await tempDir('imgfactory-export-r2-'), 'out');
     await mkdir(out);
-    const r = await runCli(['export', layoutDir, '--format', 'rootfs', '--key', join(keyDir, 'other.pub.asc'), '--sign-key', join(keyDir, 'factory.secret.asc'), '--out', out]);
+    const r = await runCli(['export', layoutDir, '--format', 'rootfs', '--key', join(keyDir, 'other.pub.asc'), '--sign-key', join(keyDir, 'factory.secret.asc'), '--out', out, '--json']);
     expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ exported: false, code: 'SIGNATURE_UNTRUSTED_KEY' });
     expect(await readdir(out)).toEqual([]);
     expect((await readdir(join(out, '..'))).filter((n) => n !== 'out')).toEqual([]);
   });
@@ -202,6 +203,7 @@ describe('refusals leave --out as it was', () => {
     await writeFile(join(out, 'keep'), 'x');
     const r = await exportCli('rootfs', out);
     expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ exported: false, code: 'OUT_NOT_EMPTY' });
     expect(await readdir(out)).toEqual(['keep']);
   });
 
@@ -213,6 +215,7 @@ describe('refusals leave --out as it was', () => {
     const out = join(tampered, '..', 'out');
     const r = await exportCli('rootfs', out, [], tampered);
     expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ exported: false, code: 'LAYER_DIGEST_MISMATCH' });
     await expect(stat(out)).rejects.toThrow();
     expect((await readdir(join(tampered, '..'))).sort()).toEqual(['layout']);
   });

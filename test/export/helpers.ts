@@ -12,7 +12,7 @@ import type { TestKey } from '../sign/helpers/keys.js';
 export const IDENTITY = '127.0.0.1:5000/base/debian-minimal:12';
 
 /** Copy the built layout and sign it (signature, SBOM, provenance) with `key`. */
-export async function signedCopy(built: BuildResult, key: TestKey): Promise<string> {
+export async function signedCopy(built: BuildResult, key: TestKey, identity = IDENTITY): Promise<string> {
   const dir = join(await tempDir('imgfactory-export-src-'), 'layout');
   await cp(built.report.layoutDir, dir, { recursive: true });
   await signAndAttest({
@@ -28,7 +28,7 @@ export async function signedCopy(built: BuildResult, key: TestKey): Promise<stri
     now: new Date(),
     signing: {
       key: key.signing,
-      identities: [IDENTITY],
+      identities: [identity],
       creator: 'imgfactory test',
       builder: { id: 'https://imgfactory.dev/builder/test', version: '0.0.0' },
       displayBase: REPO_ROOT,

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { isImgfactoryError, UsageError } from '../../errors.js';
 import { EXPORT_FORMATS, exportImage, type ExportFormat, type ExportOptions, type ExportReport } from '../../export/index.js';
 import { pullImage } from '../../registry/pull.js';
 import { parseReference } from '../../registry/reference.js';
@@ -65,7 +65,7 @@ Options:
   --identity <ref>         docker reference the signature must name (registry images: the reference)
   --ref <name>             which image, when the layout holds several
   --arch <arch>            OCI architecture, when the image is a multi-arch index
-  --json                   print the report
+  --json                   print the report (or {"exported": false, "code", "reason"})
 ${REGISTRY_OPTIONS_HELP}`,
   options: {
     format: { type: 'string' },
@@ -115,9 +115,16 @@ ${REGISTRY_OPTIONS_HELP}`,
       (s) => s.isDirectory(),
       () => false,
     );
-    const report = isDir
-      ? await exportImage({ ...options, layoutDir: localDir, ...(ref === undefined ? {} : { ref }) })
-      : await exportFromRegistry(ctx, target, options);
+    let report: ExportReport;
+    try {
+      report = isDir
+        ? await exportImage({ ...options, layoutDir: localDir, ...(ref === undefined ? {} : { ref }) })
+        : await exportFromRegistry(ctx, target, options);
+    } catch (e) {
+      // CI reads why on stdout; the one-line error still goes to stderr.
+      if (ctx.json && isImgfactoryError(e)) printJson(ctx.io, { exported: false, code: e.code, reason: e.message });
+      throw e;
+    }
     if (ctx.json) {
       printJson(ctx.io, report);
       return 0;
