@@ -45,6 +45,9 @@ async function indexLayer(layer: ExportLayer, signal?: AbortSignal): Promise<Ind
 
 /** The plan for these layers (first pass: every layer read once, contents skipped, digests checked). */
 export async function planLayers(layers: readonly ExportLayer[], signal?: AbortSignal): Promise<FlattenPlan> {
+  // Every stored blob is hashed before any is decompressed: a tampered blob is reported as such,
+  // not as whatever the decompressor makes of it.
+  for (const layer of layers) await layer.check();
   const indexed: IndexedEntry[][] = [];
   for (const layer of layers) indexed.push(await indexLayer(layer, signal));
   return planFlatten(indexed);

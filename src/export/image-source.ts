@@ -8,15 +8,18 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { ExportError } from '../errors.js';
+import { ExportError, isImgfactoryError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { blobPath, findImageDescriptor, readJsonBlob } from '../oci/layout.js';
+import { hashFile } from '../oci/hash-file.js';
 import { MediaType } from '../oci/mediatypes.js';
 import type { ImageConfig, Index, Manifest } from '../oci/types.js';
 
 export interface ExportLayer {
   readonly digest: Digest;
   readonly diffId: Digest;
+  /** Hash the stored blob whole (before anything is decompressed); throws LAYER_DIGEST_MISMATCH. */
+  check(): Promise<void>;
   /** The uncompressed tar, checked against both digests as it streams (fails at its end otherwise). */
   open(): AsyncIterable<Buffer>;
 }
@@ -48,14 +51,25 @@ function checkDigest(expected: Digest, what: string): Transform {
   });
 }
 
-function chain(first: Readable, ...rest: Transform[]): Readable {
+/**
+ * Pipe the stages; any stage's failure ends the last one with a typed error (a missing blob or
+ * broken gzip is the image's fault, never an internal error).
+ */
+function chain(what: string, first: Readable, ...rest: Transform[]): Readable {
+  const typed = (e: unknown) =>
+    isImgfactoryError(e) ? e : new ExportError('LAYER_INVALID', `${what}: ${(e as Error).message}`, { cause: e });
   let out: Readable = first;
   for (const t of rest) {
     const from = out;
-    from.on('error', (e) => t.destroy(e));
+    from.on('error', (e) => t.destroy(typed(e)));
     out = from.pipe(t);
   }
-  return out;
+  const last = out;
+  if (rest.length === 0) return last;
+  // Errors raised by the last stage itself (flush of a digest check, or zlib) get a type too.
+  const tail = new Transform({ transform: (chunk, _enc, done) => done(null, chunk) });
+  last.on('error', (e) => tail.destroy(typed(e)));
+  return last.pipe(tail);
 }
 
 /**
@@ -91,12 +105,22 @@ export async function readExportImage(layoutDir: string, ref?: string, architect
     return {
       digest: layer.digest,
       diffId,
+      check: async () => {
+        const file = blobPath(layoutDir, layer.digest);
+        const { sha256 } = await hashFile(file).catch((cause: unknown) => {
+          throw new ExportError('LAYER_INVALID', `layer blob ${layer.digest} cannot be read`, { cause });
+        });
+        if (`sha256:${sha256}` !== layer.digest) {
+          throw new ExportError('LAYER_DIGEST_MISMATCH', `layer blob ${layer.digest} is sha256:${sha256}`);
+        }
+      },
       open: () => {
         const file = createReadStream(blobPath(layoutDir, layer.digest));
         const blobCheck = checkDigest(layer.digest, `layer blob ${layer.digest}`);
+        const what = `layer ${layer.digest}`;
         return gzip
-          ? chain(file, blobCheck, createGunzip(), checkDigest(diffId, `uncompressed layer ${layer.digest}`))
-          : chain(file, blobCheck, checkDigest(diffId, `uncompressed layer ${layer.digest}`));
+          ? chain(what, file, blobCheck, createGunzip(), checkDigest(diffId, `uncompressed layer ${layer.digest}`))
+          : chain(what, file, blobCheck, checkDigest(diffId, `uncompressed layer ${layer.digest}`));
       },
     };
   });

@@ -43,6 +43,7 @@ function layer(bytes: Buffer): ExportLayer {
   return {
     digest: d,
     diffId: d,
+    async check() {},
     async *open() {
       // Small chunks: headers and contents straddle chunk boundaries.
       for (let i = 0; i < bytes.length; i += 700) yield bytes.subarray(i, i + 700);
