@@ -124,8 +124,7 @@ export async function* flattenedTar(
           const aside = kept.get(k);
           if (!aside) throw new ExportError('LAYER_INVALID', `layer ${layer}: hard link ${path} names ${target}, which the layer does not hold`);
           relinked.set(k, path);
-          const { linkname: _drop, ...inode } = aside.entry;
-          yield encodeTarHeader(headerFor({ ...inode, path }, path));
+          yield encodeTarHeader(headerFor({ ...aside.entry, path }, path));
           if (aside.file) {
             for await (const chunk of createReadStream(aside.file) as AsyncIterable<Buffer>) yield chunk;
             yield Buffer.alloc(paddingFor(aside.entry.size));

@@ -235,4 +235,14 @@ describe('determinism', () => {
     expect(await payload(a)).toBe(await payload(b));
     expect(await consumerCheck(a)).toEqual({ gpgv: 0, sums: 0 });
   }, 5 * 60_000);
+
+  it('so does the nspawn format (gzip tarball and settings file)', async () => {
+    const a = join(await tempDir('imgfactory-export-d3-'), 'out');
+    const b = join(await tempDir('imgfactory-export-d4-'), 'out');
+    expect((await exportCli('nspawn', a)).status).toBe(0);
+    expect((await exportCli('nspawn', b)).status).toBe(0);
+    for (const f of ['SHA256SUMS', 'debian-minimal.tar.gz', 'debian-minimal.nspawn']) {
+      expect((await readFile(join(a, f))).equals(await readFile(join(b, f))), f).toBe(true);
+    }
+  }, 5 * 60_000);
 });
