@@ -178,10 +178,12 @@ export type ExportErrorCode =
   | 'LAYER_UNSUPPORTED'
   | 'LAYER_DIGEST_MISMATCH'
   | 'LAYER_INVALID'
-  | 'USER_UNKNOWN';
+  | 'USER_UNKNOWN'
+  | 'EXPORT_INTERRUPTED';
 /** Exporting a verified image as a machine-container tarball (src/export). */
 export class ExportError extends ImgfactoryError<ExportErrorCode> {
   get exitStatus(): ExitStatus {
+    if (this.code === 'EXPORT_INTERRUPTED') return ExitStatus.interrupted;
     // What the user asked for is unusable (2); what the image holds does not stand up (1).
     return this.code === 'OUT_NOT_EMPTY' || this.code === 'NAME_INVALID' || this.code === 'PLATFORM_AMBIGUOUS' || this.code === 'LAYER_UNSUPPORTED'
       ? ExitStatus.usage

@@ -145,7 +145,10 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
     );
   }
   progress('checking layers');
-  const plan = await planLayers(image.layers, options.signal);
+  const plan = await planLayers(image.layers, options.signal).catch((e: unknown) => {
+    if (options.signal?.aborted) throw new ExportError('EXPORT_INTERRUPTED', `interrupted; nothing was written to ${options.outDir}`, { cause: e });
+    throw e;
+  });
 
   await mkdir(dirname(options.outDir), { recursive: true });
   const staging = join(dirname(options.outDir), `.${basename(options.outDir)}.export-${randomBytes(4).toString('hex')}`);
@@ -228,6 +231,11 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
       entries: flat.entries,
       omitted,
     };
+  } catch (e) {
+    if (options.signal?.aborted) {
+      throw new ExportError('EXPORT_INTERRUPTED', `interrupted; nothing was written to ${options.outDir}`, { cause: e });
+    }
+    throw e;
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { signDetached } from '../../src/export/detached-signature.js';
+import { exportImage } from '../../src/export/index.js';
 import { listTarEntries } from '../../src/layer/read-tar.js';
 import { blobPath, readImage } from '../../src/oci/layout.js';
 import type { BuildResult } from '../../src/pipeline/build.js';
@@ -218,6 +219,23 @@ describe('refusals leave --out as it was', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ exported: false, code: 'LAYER_DIGEST_MISMATCH' });
     await expect(stat(out)).rejects.toThrow();
     expect((await readdir(join(tampered, '..'))).sort()).toEqual(['layout']);
+  });
+});
+
+describe('interrupted', () => {
+  it('an abort mid-export: EXPORT_INTERRUPTED (exit 130), --out not created, no staging left', async () => {
+    const parent = await tempDir('imgfactory-export-int-');
+    const out = join(parent, 'out');
+    const controller = new AbortController();
+    const exporting = exportImage({
+      layoutDir, keys: await readVerificationKeys([factory.publicKeyArmored]), format: 'nspawn', outDir: out,
+      signingKey: factory.signing, builder: { id: 'test', version: '0' }, signal: controller.signal,
+      // Abort once the tarball is being written: the staging directory exists by then.
+      onProgress: (m) => { if (m.startsWith('writing')) setTimeout(() => controller.abort(new Error('SIGINT')), 300); },
+    });
+    const error = await exporting.then(() => undefined, (e: unknown) => e as { code?: string; exitStatus?: number });
+    expect(error).toMatchObject({ code: 'EXPORT_INTERRUPTED', exitStatus: 130 });
+    expect(await readdir(parent)).toEqual([]);
   });
 });
 

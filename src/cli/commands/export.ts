@@ -8,7 +8,7 @@ import { parseReference } from '../../registry/reference.js';
 import { imgfactoryVersion } from '../../version.js';
 import { createProgress } from '../progress.js';
 import { listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
-import { ciInvocation } from './build.js';
+import { abortOnSignals, ciInvocation } from './build.js';
 import { signingKeyFromFile, verificationKeysFromFiles } from './key-flags.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
 
@@ -95,6 +95,7 @@ ${REGISTRY_OPTIONS_HELP}`,
     const keys = await verificationKeysFromFiles(ctx, keyFiles);
     const signingKey = await signingKeyFromFile(ctx, signKeyFile);
     const progress = createProgress(ctx.io, !ctx.json);
+    const { signal, dispose } = abortOnSignals(ctx.io);
     const name = stringOpt(ctx, 'name');
     const identity = stringOpt(ctx, 'identity');
     const ref = stringOpt(ctx, 'ref');
@@ -106,6 +107,7 @@ ${REGISTRY_OPTIONS_HELP}`,
       signingKey,
       builder: { id: ciInvocation(ctx.env).builderId, version: imgfactoryVersion() },
       onProgress: (m) => progress.stage('export', m),
+      signal,
       ...(name === undefined ? {} : { name }),
       ...(identity === undefined ? {} : { identity }),
       ...(arch === undefined ? {} : { architecture: arch }),
@@ -124,6 +126,8 @@ ${REGISTRY_OPTIONS_HELP}`,
       // CI reads why on stdout; the one-line error still goes to stderr.
       if (ctx.json && isImgfactoryError(e)) printJson(ctx.io, { exported: false, code: e.code, reason: e.message });
       throw e;
+    } finally {
+      dispose();
     }
     if (ctx.json) {
       printJson(ctx.io, report);
