@@ -133,6 +133,62 @@ describe('export --format nspawn', () => {
   });
 });
 
+/** Serve a directory's files on loopback, as the download server systemd-pull fetches from. */
+async function serveDir(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const { createReadStream } = await import('node:fs');
+  const server = createServer((req, res) => {
+    const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) return void res.writeHead(404).end();
+    stat(join(dir, name)).then(
+      (s) => {
+        res.writeHead(200, { 'content-length': s.size });
+        createReadStream(join(dir, name)).pipe(res);
+      },
+      () => res.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((done) => server.close(() => done())) };
+}
+
+describe('systemd-pull --verify=signature (what importctl pull-tar runs)', () => {
+  it('downloads, checks SHA256SUMS.gpg with the consumer keyring and the tarball with SHA256SUMS; refuses another signer', async () => {
+    const out = join(await tempDir('imgfactory-export-pull-'), 'out');
+    expect((await exportCli('nspawn', out)).status).toBe(0);
+    // systemd-pull reads its keyring from /usr/lib/systemd/import-pubring.gpg (no /etc override
+    // here): the consumer's keyring is bind-mounted over it in a private mount namespace only.
+    const pull = async (served: string) => {
+      const server = await serveDir(served);
+      const root = await tempDir('imgfactory-pull-root-');
+      try {
+        const r = await run([
+          'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+          'mount --bind "$1" /usr/lib/systemd/import-pubring.gpg && shift && exec "$@"', 'sh', keyring,
+          '/usr/lib/systemd/systemd-pull', 'tar', '--verify=signature', '--settings=yes', '--sync=no', `--image-root=${root}`,
+          `${server.url}/debian-minimal.tar.gz`, 'debian-minimal',
+        ], { okExitCodes: [1] });
+        return { exitCode: r.exitCode, root, stderr: r.stderr };
+      } finally {
+        await server.close();
+        // systemd-pull marks its cached copy immutable; lift that so the temp dir can be removed.
+        await run(['chattr', '-R', '-i', root], { okExitCodes: [1] });
+      }
+    };
+    const good = await pull(out);
+    expect(good.exitCode).toBe(0);
+    expect(await readFile(join(good.root, 'debian-minimal.nspawn'), 'utf8')).toBe(await readFile(join(out, 'debian-minimal.nspawn'), 'utf8'));
+    expect((await stat(join(good.root, 'debian-minimal', 'etc', 'debian_version'))).isFile()).toBe(true);
+
+    const sums = await readFile(join(out, 'SHA256SUMS'));
+    await writeFile(join(out, 'SHA256SUMS.gpg'), await signDetached(sums, other.signing));
+    const bad = await pull(out);
+    expect(bad.exitCode).toBe(1);
+    expect(await readdir(bad.root)).toEqual([]);
+  }, 5 * 60_000);
+});
+
 describe('export --format lxc', () => {
   let out: string;
   let lxcPath: string;
