@@ -9,7 +9,8 @@ packages=(
   umoci                           # unpack a parent image's layers for a from: child
   skopeo podman runc uidmap       # consumers: signature checks, pull, run
   docker-registry apache2-utils openssl  # the local registry: distribution 2.8, htpasswd, TLS
-  xz-utils ca-certificates
+  systemd-container lxc          # machine-container consumers of imgfactory export: nspawn, lxc-create
+  xz-utils ca-certificates        # xz: LXC image tarballs
   apt-utils                       # apt-ftparchive: the controlled test archive of update checks
 )
 apt-get update -qq

@@ -285,6 +285,26 @@ export class DiffError extends ImgfactoryError<DiffErrorCode> {
   readonly exitStatus = ExitStatus.usage;
 }
 
+export type ExportErrorCode =
+  | 'OUT_NOT_EMPTY'
+  | 'NAME_INVALID'
+  | 'PLATFORM_AMBIGUOUS'
+  | 'LAYER_UNSUPPORTED'
+  | 'LAYER_DIGEST_MISMATCH'
+  | 'LAYER_INVALID'
+  | 'USER_UNKNOWN'
+  | 'EXPORT_INTERRUPTED';
+/** Exporting a verified image as a machine-container tarball (src/export). */
+export class ExportError extends ImgfactoryError<ExportErrorCode> {
+  get exitStatus(): ExitStatus {
+    if (this.code === 'EXPORT_INTERRUPTED') return ExitStatus.interrupted;
+    // What the user asked for is unusable (2); what the image holds does not stand up (1).
+    return this.code === 'OUT_NOT_EMPTY' || this.code === 'NAME_INVALID' || this.code === 'PLATFORM_AMBIGUOUS' || this.code === 'LAYER_UNSUPPORTED'
+      ? ExitStatus.usage
+      : ExitStatus.verificationFailed;
+  }
+}
+
 export function isImgfactoryError(e: unknown): e is ImgfactoryError {
   return e instanceof ImgfactoryError;
 }

@@ -12,6 +12,7 @@ export * as verify from './verify/index.js';
 export * as provenance from './provenance/index.js';
 export * as layer from './layer/index.js';
 export * as registry from './registry/index.js';
+export * as machine from './export/index.js';
 export { buildRecipe, type BuildOptions, type BuildReport, type BuildResult, PACKAGES_FILE, REPORT_FILE } from './pipeline/build.js';
 export { signAndAttest, publishIdentities, type SigningOptions } from './pipeline/attest.js';
 export { publishBuild, type PublishSettings } from './pipeline/publish-build.js';

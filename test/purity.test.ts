@@ -32,6 +32,8 @@ const PURE = [
   'lock/lock.ts', 'lock/recipe-digest.ts', 'lock/build-lock.ts', 'update/resolve.ts',
   'diff/types.ts', 'diff/diff-files.ts', 'diff/diff-packages.ts', 'diff/diff-config.ts', 'diff/file-tree.ts', 'diff/packages-from-tree.ts',
   'diff/architecture.ts', 'update/purl.ts',
+  'export/tar-parse.ts', 'export/flatten-plan.ts', 'export/checksums.ts', 'export/image-user.ts', 'export/settings-quote.ts',
+  'export/nspawn-settings.ts', 'export/lxc-metadata.ts', 'export/export-provenance.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [

@@ -116,7 +116,8 @@ Options:
   --bootstrapper <name>       debootstrap (default) or mmdebstrap
   --source-date-epoch <s>     clamp timestamps (default: $SOURCE_DATE_EPOCH, else the newest
                               verified Release Date)
-  --rootfs <file.tar>         also write the flattened root filesystem as a tarball
+  --rootfs <file.tar>         also write the flattened root filesystem as a tarball (unsigned;
+                              \`imgfactory export --format rootfs\` writes a signed one)
   --keys-dir <dir>            pinned archive keys (default: the package's keys/debian)
   --rebuild-parents           rebuild from: parents even when already built
   --keep-work                 keep the work directory (for debugging)

@@ -12,6 +12,7 @@ import { verifyCommand } from './verify.js';
 import { policyCommand } from './policy.js';
 import { pushCommand } from './push.js';
 import { pullCommand } from './pull.js';
+import { exportCommand } from './export.js';
 import { registryServeCommand } from './registry-serve.js';
 import { reportCommand } from './report.js';
 import { lockCommand } from './lock.js';
@@ -36,4 +37,5 @@ export const commands: readonly Command[] = [
   pullCommand,
   registryServeCommand,
   reportCommand,
+  exportCommand,
 ];
