@@ -9,7 +9,7 @@ import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { DiffError, isImgfactoryError } from '../errors.js';
 import { Layout, type LayoutImage } from '../oci/layout.js';
 import type { Descriptor } from '../oci/types.js';
-import { PACKAGES_FILE } from '../pipeline/build.js';
+import { PACKAGES_FILE } from '../image/build-output.js';
 import type { ConfigRecord, PackageRecord } from './types.js';
 
 export interface LayoutImageSide {

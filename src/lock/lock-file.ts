@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { LockError } from '../errors.js';
-import { PACKAGES_FILE, REPORT_FILE, type BuildReport } from '../pipeline/build.js';
+import { PACKAGES_FILE, REPORT_FILE, type BuildReport } from '../image/build-output.js';
 import type { Recipe } from '../recipe/types.js';
 import { imgfactoryVersion } from '../version.js';
 import { lockFromManifests } from './build-lock.js';

@@ -20,13 +20,13 @@ import type { LayerInfo } from '../oci/types.js';
 import { loadRecipeChain } from '../recipe/load.js';
 import type { Recipe } from '../recipe/types.js';
 import { signAndAttest, type SigningOptions } from './attest.js';
-import { readReport, replaceDir, writeBuildFiles, type BuildLayerSummary, type BuildReport } from './output.js';
+import { readReport, replaceDir, writeBuildFiles, type BuildLayerSummary, type BuildReport } from '../image/build-output.js';
 import { parentRejection, verifyParent, type VerifiedParent } from './parent.js';
 import { buildRootfs } from './rootfs.js';
 import { diskFullOr } from '../bootstrap/fs-error.js';
 import { StageClock, type OnBuildEvent } from './stages.js';
 
-export { PACKAGES_FILE, REPORT_FILE, type BuildLayerSummary, type BuildReport } from './output.js';
+export { PACKAGES_FILE, REPORT_FILE, type BuildLayerSummary, type BuildReport } from '../image/build-output.js';
 
 export interface BuildOptions {
   readonly recipeFile: string;

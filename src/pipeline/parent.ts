@@ -15,7 +15,7 @@ import { ociPlatform } from '../oci/platform.js';
 import type { VerificationKey } from '../pgp/keys.js';
 import type { Recipe } from '../recipe/types.js';
 import { verifyLayout } from '../verify/verify-layout.js';
-import { readPackageManifest, type BuildReport } from './output.js';
+import { readPackageManifest, type BuildReport } from '../image/build-output.js';
 
 export interface VerifiedParent {
   readonly recipe: Recipe;

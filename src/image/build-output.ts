@@ -8,7 +8,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import type { Digest } from '../oci/digest.js';
-import type { StageTiming } from './stages.js';
+import type { StageTiming } from '../pipeline/stages.js';
 
 export const PACKAGES_FILE = 'packages.json';
 export const REPORT_FILE = 'build.json';
