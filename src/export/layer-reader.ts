@@ -30,7 +30,7 @@ class ByteSource {
       this.done = true;
       return false;
     }
-    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     return true;

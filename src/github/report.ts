@@ -107,7 +107,11 @@ async function send(client: GithubClient, repository: Repository, request: Plann
 
 function labelNames(labels: unknown): string[] {
   if (!Array.isArray(labels)) return [];
-  return labels.map((l) => (typeof l === 'string' ? l : String((l as { name?: unknown }).name ?? '')));
+  return labels.map((l) => {
+    if (typeof l === 'string') return l;
+    const name = (l as { name?: unknown }).name;
+    return typeof name === 'string' ? name : '';
+  });
 }
 
 export async function reportToGithub(options: ReportOptions): Promise<ReportResult> {

@@ -121,7 +121,7 @@ export function parseLock(text: string, file: string): Lock {
     const where = issue.path.map(String).join('.') || '(lock)';
     throw new LockError('LOCK_INVALID', `${file}: ${where}: ${issue.message}`, { details: { file, path: where } });
   }
-  return r.data as Lock;
+  return r.data;
 }
 
 /**

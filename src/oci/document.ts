@@ -76,7 +76,7 @@ export function parseOciDocument(bytes: Uint8Array, where: string, declaredMedia
   const doc = parseJson(bytes, where);
   if (doc.schemaVersion !== 2) throw invalid(where, 'schemaVersion must be 2');
   if (doc.mediaType !== undefined && typeof doc.mediaType !== 'string') throw invalid(`${where}.mediaType`, 'expected a string');
-  const own = doc.mediaType as string | undefined;
+  const own = doc.mediaType;
   if (own !== undefined && declaredMediaType !== undefined && own !== declaredMediaType) {
     throw invalid(where, `its mediaType ${own} differs from its descriptor's ${declaredMediaType}`);
   }

@@ -190,7 +190,7 @@ export class Layout {
 
   /** Hash a blob on disk against its descriptor, streaming. */
   async checkBlob(desc: Descriptor, signal?: AbortSignal): Promise<void> {
-    for await (const _ of this.openBlob(desc, signal)); // eslint-disable-line @typescript-eslint/no-unused-vars
+    for await (const _ of this.openBlob(desc, signal));  
   }
 
   /**

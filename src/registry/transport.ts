@@ -59,7 +59,7 @@ export interface Transport {
   /** `https://host:port` (or http:// when insecure). */
   readonly baseUrl: string;
   readonly policy: RetryPolicy;
-  url(path: string): URL;
+  url(this: void, path: string): URL;
   /** Send with auth, redirects and (for `retry` requests) retries; the caller owns the response body. */
   send(req: TransportRequest): Promise<Response>;
   /** A typed error for a response the caller did not expect; reads and drops the body. */

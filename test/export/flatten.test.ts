@@ -39,7 +39,7 @@ function tar(items: readonly Item[]): Buffer {
 }
 
 function layer(bytes: Buffer): ExportLayer {
-  const d = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+  const d: Digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   return {
     digest: d,
     diffId: d,

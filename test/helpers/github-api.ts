@@ -262,7 +262,7 @@ export async function startGithubApi(options: GithubApiOptions): Promise<GithubA
         const issue = issues.find((i) => i.number === Number(m![1]));
         if (!issue) return error(res, 404, 'Not Found');
         if (typeof input.title === 'string') issue.title = input.title;
-        if (typeof input.body === 'string' || input.body === null) issue.body = input.body as string | null;
+        if (typeof input.body === 'string' || input.body === null) issue.body = input.body;
         if (Array.isArray(input.labels)) issue.labels = input.labels.map((l) => label(String(l)));
         if (input.state === 'closed' || input.state === 'open') {
           if (input.state === 'closed' && issue.state !== 'closed') {

@@ -138,7 +138,7 @@ describe('credentials never leave the registry', () => {
       });
       const client = createRegistryClient({ registry: 'reg.test:5000', credentials: creds, fetchImpl: fetch, retry: fast });
       const { mkdtemp, readFile, rm } = await import('node:fs/promises');
-      const { join } = await import('node:path');
+      const { join } = await import('node:path'); // eslint-disable-line @typescript-eslint/unbound-method -- path.join is a plain function
       const { tmpdir } = await import('node:os');
       const dir = await mkdtemp(join(tmpdir(), 'imgfactory-transport-'));
       try {

@@ -27,7 +27,7 @@ function uploadRegistry(onPatch: (n: number) => Promise<void> = async () => {}):
   let received = 0;
   let patches = 0;
   const f = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
+    const url = new URL(input instanceof Request ? input.url : input);
     const method = init?.method ?? 'GET';
     const body = init?.body as Uint8Array | undefined;
     seen.push({ method, url, bytes: body?.byteLength ?? 0 });
