@@ -75,11 +75,7 @@ export const DEFAULT_MAX_CLOCK_SKEW_MS = 10 * 60_000;
  */
 const SIGNATURE_VALUE_FAILED = /^Signature verification failed/;
 
-export async function verifyInRelease(
-  bytes: Uint8Array,
-  keys: readonly PinnedKey[],
-  options: VerifyInReleaseOptions,
-): Promise<VerifiedRelease> {
+export async function verifyInRelease(bytes: Uint8Array, keys: readonly PinnedKey[], options: VerifyInReleaseOptions): Promise<VerifiedRelease> {
   const name = options.name ?? `dists/${options.suite}/InRelease`;
   const details = { file: name, suite: options.suite };
   if (keys.length === 0) throw new ArchiveError('KEYRING_INVALID', `${name}: no pinned keys to verify with`, { details });
@@ -181,11 +177,9 @@ export async function verifyInRelease(
     );
   }
   if (release.codename !== options.suite && release.suite !== options.suite) {
-    throw new ArchiveError(
-      'RELEASE_SUITE_MISMATCH',
-      `${name}: is for ${release.codename ?? '?'} (${release.suite ?? '?'}), not ${options.suite}`,
-      { details: { ...details, codename: release.codename, releaseSuite: release.suite } },
-    );
+    throw new ArchiveError('RELEASE_SUITE_MISMATCH', `${name}: is for ${release.codename ?? '?'} (${release.suite ?? '?'}), not ${options.suite}`, {
+      details: { ...details, codename: release.codename, releaseSuite: release.suite },
+    });
   }
   if (release.date > latestAcceptable) {
     throw new ArchiveError('RELEASE_DATE_IN_FUTURE', `${name}: Date ${release.date.toISOString()} is in the future`, {
@@ -200,9 +194,13 @@ export async function verifyInRelease(
       });
     }
     const days = Math.floor((options.now.getTime() - release.date.getTime()) / 86_400_000);
-    throw new ArchiveError('RELEASE_TOO_OLD', `${name}: signed ${release.date.toISOString()} (${days} days ago), older than the maximum Release age (--max-release-age)`, {
-      details: { ...details, date: release.date.toISOString(), maxReleaseAgeMs: options.maxReleaseAgeMs ?? DEFAULT_MAX_RELEASE_AGE_MS },
-    });
+    throw new ArchiveError(
+      'RELEASE_TOO_OLD',
+      `${name}: signed ${release.date.toISOString()} (${days} days ago), older than the maximum Release age (--max-release-age)`,
+      {
+        details: { ...details, date: release.date.toISOString(), maxReleaseAgeMs: options.maxReleaseAgeMs ?? DEFAULT_MAX_RELEASE_AGE_MS },
+      },
+    );
   }
   return {
     ...release,

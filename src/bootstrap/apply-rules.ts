@@ -102,7 +102,8 @@ export async function copyRecipeFiles(root: string, recipeFile: string, files: r
     if (src !== recipeDir && !src.startsWith(recipeDir + sep)) {
       throw new RecipeError('RECIPE_FILE_ESCAPES', `${relative(process.cwd(), recipeFile)}: files: ${f.src} resolves outside the recipe's folder`);
     }
-    if (!(await lstat(src)).isFile()) throw new RecipeError('RECIPE_NOT_FOUND', `${relative(process.cwd(), recipeFile)}: files: ${f.src} is not a regular file`);
+    if (!(await lstat(src)).isFile())
+      throw new RecipeError('RECIPE_NOT_FOUND', `${relative(process.cwd(), recipeFile)}: files: ${f.src} is not a regular file`);
     await copyIntoRoot(root, src, f.dest, { uid: f.uid, gid: f.gid }, f.mode);
   }
 }

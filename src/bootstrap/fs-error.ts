@@ -38,8 +38,13 @@ export async function diskFullOr(e: unknown, where: string): Promise<unknown> {
   }
   if (e instanceof ExecError) {
     const tool = e.message.split(' ')[0] ?? 'a tool';
-    const says = /No space left on device|ENOSPC/.test((typeof e.details.stderrTail === 'string' ? e.details.stderrTail : e.message));
-    const free = says ? 0 : await statfs(where).then((s) => s.bavail * s.bsize, () => Infinity);
+    const says = /No space left on device|ENOSPC/.test(typeof e.details.stderrTail === 'string' ? e.details.stderrTail : e.message);
+    const free = says
+      ? 0
+      : await statfs(where).then(
+          (s) => s.bavail * s.bsize,
+          () => Infinity,
+        );
     if (free < NEARLY_FULL_BYTES) {
       return new BuildError('DISK_FULL', `no space left on device under ${where} (${tool} failed)`, { cause: e, details: { path: where, freeBytes: free } });
     }

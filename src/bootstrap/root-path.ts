@@ -57,7 +57,8 @@ async function entryInRoot(root: string, imagePath: string): Promise<{ dir: stri
   const norm = posix.normalize(`/${imagePath}`);
   const name = posix.basename(norm);
   const dir = await ensureDirInRoot(root, posix.dirname(norm));
-  if (name === '' || name === '..' || name === '.') throw new RecipeError('RECIPE_PATH_CONFLICT', `not a file path: ${imagePath}`, { details: { path: imagePath } });
+  if (name === '' || name === '..' || name === '.')
+    throw new RecipeError('RECIPE_PATH_CONFLICT', `not a file path: ${imagePath}`, { details: { path: imagePath } });
   return { dir, path: join(dir, name) };
 }
 
@@ -111,7 +112,10 @@ export async function writeFileInRoot(root: string, imagePath: string, content: 
     const st = await lstat(path).catch(() => undefined);
     if (st?.isFile() && (st.mode & 0o7777) === mode) {
       const fh = await openNoFollow(path, O_RDONLY);
-      const same = await fh.readFile().then((b) => b.equals(bytes)).finally(() => fh.close());
+      const same = await fh
+        .readFile()
+        .then((b) => b.equals(bytes))
+        .finally(() => fh.close());
       if (same) return;
     }
     if (st && !st.isFile()) await rm(path, { recursive: true, force: true });

@@ -30,10 +30,16 @@ export interface ImageDiff {
 /** What a path names: an OCI layout (has `oci-layout`), another directory (a rootfs), or a file (a rootfs tarball). */
 export async function sideKind(path: string): Promise<SideKind> {
   const s = await stat(path).catch(() => undefined);
-  if (!s) throw new DiffError('DIFF_SOURCE_INVALID', `${path}: no such file or directory (registry references: pull the image first)`, { details: { side: path } });
+  if (!s)
+    throw new DiffError('DIFF_SOURCE_INVALID', `${path}: no such file or directory (registry references: pull the image first)`, { details: { side: path } });
   if (s.isFile()) return 'rootfs-tar';
   if (!s.isDirectory()) throw new DiffError('DIFF_SOURCE_INVALID', `${path}: not a directory or a tar file`, { details: { side: path } });
-  return (await stat(join(path, 'oci-layout')).then(() => true, () => false)) ? 'layout' : 'rootfs-dir';
+  return (await stat(join(path, 'oci-layout')).then(
+    () => true,
+    () => false,
+  ))
+    ? 'layout'
+    : 'rootfs-dir';
 }
 
 export async function openSide(path: string, signal?: AbortSignal): Promise<{ facts: SideFacts; tree: Map<string, TreeEntry> }> {

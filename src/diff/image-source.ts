@@ -40,7 +40,13 @@ export async function readLayoutImage(dir: string, tag?: string): Promise<Layout
   }
   const c = image.config.config ?? {};
   const packages = await readFile(join(dir, PACKAGES_FILE), 'utf8').then(
-    (t) => (JSON.parse(t) as VerifiedPackageManifest).packages.map((p) => ({ package: p.package, version: p.version, architecture: p.architecture, suite: p.suite })),
+    (t) =>
+      (JSON.parse(t) as VerifiedPackageManifest).packages.map((p) => ({
+        package: p.package,
+        version: p.version,
+        architecture: p.architecture,
+        suite: p.suite,
+      })),
     () => undefined,
   );
   return {

@@ -95,12 +95,7 @@ function hashingTap(hash: ReturnType<typeof createHash>, count: { bytes: number 
   });
 }
 
-async function writeStream(
-  source: AsyncIterable<Buffer>,
-  file: string,
-  gzip: boolean,
-  signal?: AbortSignal,
-): Promise<{ sha256: string; size: number }> {
+async function writeStream(source: AsyncIterable<Buffer>, file: string, gzip: boolean, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   const count = { bytes: 0 };
   const stages: NodeJS.ReadWriteStream[] = gzip ? deterministicGzip() : [];
@@ -141,7 +136,9 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
   if (name === undefined || !MACHINE_NAME.test(name)) {
     throw new ExportError(
       'NAME_INVALID',
-      name === undefined ? 'the image has no title label: name the machine with --name' : `${JSON.stringify(name)} is not a machine name (letters, digits, '-', '_')`,
+      name === undefined
+        ? 'the image has no title label: name the machine with --name'
+        : `${JSON.stringify(name)} is not a machine name (letters, digits, '-', '_')`,
     );
   }
   progress('checking layers');
@@ -160,7 +157,11 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
     const tarball = (fileName: string, gzip: boolean) => {
       progress(`writing ${fileName}`);
       return writeStream(
-        flattenedTar({ layers: image.layers, workDir: staging, capture: ['etc/passwd', 'etc/group'], ...(options.signal ? { signal: options.signal } : {}) }, plan, flat),
+        flattenedTar(
+          { layers: image.layers, workDir: staging, capture: ['etc/passwd', 'etc/group'], ...(options.signal ? { signal: options.signal } : {}) },
+          plan,
+          flat,
+        ),
         join(staging, fileName),
         gzip,
         options.signal,
@@ -209,7 +210,9 @@ export async function exportImage(options: ExportOptions): Promise<ExportReport>
       source: options.source ?? 'oci-layout',
       signedDigest: image.signedDigest,
       manifestDigest: image.manifestDigest,
-      imageSigners: [...new Set([...verified.signatures.map((s) => s.signerFingerprint), ...(verified.provenance ? [verified.provenance.signerFingerprint] : [])])],
+      imageSigners: [
+        ...new Set([...verified.signatures.map((s) => s.signerFingerprint), ...(verified.provenance ? [verified.provenance.signerFingerprint] : [])]),
+      ],
       builder: options.builder,
     });
     const envelope = await signDsse(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), options.signingKey);

@@ -28,13 +28,10 @@ export interface ExportProvenanceInput {
 
 export function exportProvenance(input: ExportProvenanceInput) {
   const image = [{ name: 'image', uri: input.source, digest: { sha256: digestHex(input.signedDigest) } }];
-  const platform =
-    input.manifestDigest === input.signedDigest ? [] : [{ name: 'image-manifest', digest: { sha256: digestHex(input.manifestDigest) } }];
+  const platform = input.manifestDigest === input.signedDigest ? [] : [{ name: 'image-manifest', digest: { sha256: digestHex(input.manifestDigest) } }];
   return {
     _type: STATEMENT_TYPE,
-    subject: [...input.files]
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((f) => ({ name: f.name, digest: { sha256: f.sha256 } })),
+    subject: [...input.files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((f) => ({ name: f.name, digest: { sha256: f.sha256 } })),
     predicateType: SLSA_PROVENANCE_V1,
     predicate: {
       buildDefinition: {

@@ -96,8 +96,6 @@ export function planFlatten(layers: readonly (readonly IndexedEntry[])[]): Flatt
       if (!survivors[i]!.has(e.linkname!)) keep[i]!.add(e.linkname!);
     }
   }
-  const entries = [...owner.entries()]
-    .map(([path, layer]) => ({ path, layer }))
-    .sort((a, b) => compareCanonicalPaths(a.path, b.path));
+  const entries = [...owner.entries()].map(([path, layer]) => ({ path, layer })).sort((a, b) => compareCanonicalPaths(a.path, b.path));
   return { entries, keep, survivors };
 }

@@ -54,8 +54,7 @@ function checkDigest(expected: Digest, what: string): Transform {
  * broken gzip is the image's fault, never an internal error).
  */
 function chain(what: string, first: Readable, ...rest: Transform[]): Readable {
-  const typed = (e: unknown) =>
-    isImgfactoryError(e) ? e : new ExportError('LAYER_INVALID', `${what}: ${(e as Error).message}`, { cause: e });
+  const typed = (e: unknown) => (isImgfactoryError(e) ? e : new ExportError('LAYER_INVALID', `${what}: ${(e as Error).message}`, { cause: e }));
   let out: Readable = first;
   for (const t of rest) {
     const from = out;

@@ -4,16 +4,7 @@
  * stays at a few chunks whatever the layer's size.
  */
 import { ExportError } from '../errors.js';
-import {
-  BLOCK,
-  contentSize,
-  isZeroBlock,
-  paddingAfter,
-  parsePaxRecords,
-  parseUstarBlock,
-  resolveEntry,
-  type LayerEntry,
-} from './tar-parse.js';
+import { BLOCK, contentSize, isZeroBlock, paddingAfter, parsePaxRecords, parseUstarBlock, resolveEntry, type LayerEntry } from './tar-parse.js';
 
 /** Bytes pulled from an async source on demand. */
 class ByteSource {

@@ -16,7 +16,15 @@ export interface LxcConfig {
 }
 
 /** Debian architecture as LXC names it (lxc.arch accepts these personalities). */
-const LXC_ARCH: Record<string, string> = { amd64: 'amd64', arm64: 'arm64', arm: 'armhf', '386': 'i386', ppc64le: 'ppc64el', s390x: 's390x', riscv64: 'riscv64' };
+const LXC_ARCH: Record<string, string> = {
+  amd64: 'amd64',
+  arm64: 'arm64',
+  arm: 'armhf',
+  '386': 'i386',
+  ppc64le: 'ppc64el',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 export function lxcMetadataFiles(config: ImageConfig, user: ImageUser, imageDigest: string): LxcConfig {
   const c = config.config ?? {};

@@ -80,7 +80,10 @@ function numeric(block: Uint8Array, offset: number, length: number, what: string
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`${what} too large`);
     return Number(value);
   }
-  const text = Buffer.from(field).toString('latin1').replace(/[\u0000 ]+$/, '').replace(/^ +/, '');
+  const text = Buffer.from(field)
+    .toString('latin1')
+    .replace(/[\u0000 ]+$/, '')
+    .replace(/^ +/, '');
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw invalid(`${what} field ${JSON.stringify(text)} is not octal`);
   return parseInt(text, 8);
@@ -154,12 +157,7 @@ function paxNumber(value: Buffer, what: string): number {
 }
 
 /** The entry a header describes once its pax records and GNU long names are applied. */
-export function resolveEntry(
-  header: UstarHeader,
-  pax: ReadonlyMap<string, Buffer>,
-  longName?: string,
-  longLink?: string,
-): LayerEntry {
+export function resolveEntry(header: UstarHeader, pax: ReadonlyMap<string, Buffer>, longName?: string, longLink?: string): LayerEntry {
   const type = TYPES[header.typeflag];
   if (type === undefined) throw invalid(`unsupported entry type ${JSON.stringify(header.typeflag)} for ${header.name}`);
   const name = pax.get('path')?.toString('utf8') ?? longName ?? header.name;

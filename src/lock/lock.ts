@@ -100,10 +100,7 @@ const lockSchema = z
         }),
       )
       .min(1),
-    architectures: z.record(
-      name,
-      z.array(z.strictObject({ name, version: z.string().min(1), architecture: name, source: name, sha256: hex64, suite: name })),
-    ),
+    architectures: z.record(name, z.array(z.strictObject({ name, version: z.string().min(1), architecture: name, source: name, sha256: hex64, suite: name }))),
   })
   .strict();
 
@@ -137,7 +134,12 @@ export function serializeLock(lock: Lock): string {
   lines.push(`    "name": ${j(lock.recipe.name)},`);
   lines.push(`    "version": ${j(lock.recipe.version)},`);
   lines.push(`    "digest": ${j(lock.recipe.digest)},`);
-  lines.push(`    "sources": ${listBlock(sortedBy(lock.recipe.sources, (s) => s.path).map((s) => j({ path: s.path, sha256: s.sha256 })), '    ')},`);
+  lines.push(
+    `    "sources": ${listBlock(
+      sortedBy(lock.recipe.sources, (s) => s.path).map((s) => j({ path: s.path, sha256: s.sha256 })),
+      '    ',
+    )},`,
+  );
   lines.push(`    "options": ${j(sortedRecord(lock.recipe.options))}`);
   lines.push('  },');
   field('imgfactoryVersion', j(lock.imgfactoryVersion));
@@ -149,7 +151,9 @@ export function serializeLock(lock: Lock): string {
   field('keys', j([...lock.keys].sort()));
   field('parent', j(lock.parent === null ? null : { name: lock.parent.name, manifestDigest: lock.parent.manifestDigest }));
   field('image', j(lock.image === null ? null : { manifestDigest: lock.image.manifestDigest }));
-  const inReleases = lock.inReleases.map((r) => j({ suite: r.suite, sha256: r.sha256, date: r.date, validUntil: r.validUntil, signers: [...r.signers].sort() }));
+  const inReleases = lock.inReleases.map((r) =>
+    j({ suite: r.suite, sha256: r.sha256, date: r.date, validUntil: r.validUntil, signers: [...r.signers].sort() }),
+  );
   field('inReleases', listBlock(inReleases, '  '));
   const archs = Object.keys(lock.architectures).sort();
   lines.push('  "architectures": {');
@@ -178,7 +182,11 @@ function sortedBy<T>(xs: readonly T[], key: (x: T) => string): T[] {
 }
 
 function sortedRecord(r: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.keys(r).sort().map((k) => [k, r[k]!]));
+  return Object.fromEntries(
+    Object.keys(r)
+      .sort()
+      .map((k) => [k, r[k]!]),
+  );
 }
 
 /** Code-point order: the same on every machine and locale. */

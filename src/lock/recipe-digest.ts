@@ -13,11 +13,7 @@ import type { LockedSource } from './lock.js';
  */
 export function relativeImports(sourceText: string): string[] {
   const specs = new Set<string>();
-  const patterns = [
-    /\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
-    /\bimport\s*['"]([^'"]+)['"]/g,
-    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-  ];
+  const patterns = [/\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
   for (const re of patterns) for (const m of sourceText.matchAll(re)) if (m[1]!.startsWith('.')) specs.add(m[1]!);
   return [...specs].sort();
 }
@@ -26,7 +22,9 @@ export function relativeImports(sourceText: string): string[] {
 export function recipeDigest(sources: readonly LockedSource[], options: Readonly<Record<string, string>>): string {
   const canonical = JSON.stringify({
     sources: [...sources].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((s) => [s.path, s.sha256]),
-    options: Object.keys(options).sort().map((k) => [k, options[k]]),
+    options: Object.keys(options)
+      .sort()
+      .map((k) => [k, options[k]]),
   });
   return `sha256:${sha256Hex(canonical)}`;
 }

@@ -57,7 +57,13 @@ async function readSource(file: string, recipeFile: string): Promise<Buffer> {
 async function resolveModule(path: string): Promise<string | undefined> {
   const candidates = [path.replace(/\.js$/, '.ts'), path, `${path}.ts`, `${path}.js`, join(path, 'index.ts'), join(path, 'index.js')];
   for (const c of candidates) {
-    if (await readFile(c).then(() => true, () => false)) return c;
+    if (
+      await readFile(c).then(
+        () => true,
+        () => false,
+      )
+    )
+      return c;
   }
   return undefined;
 }

@@ -149,19 +149,26 @@ export async function evaluateRecipeModule(file: string, options: EvaluateOption
     };
     const timer = setTimeout(() => {
       finish(
-        new RecipeError('RECIPE_TIMEOUT', `${shown}: the recipe did not finish within ${timeoutMs / 1000} s (a timer or interval still running, or a promise that never settles)`, {
-          details: { file: shown, timeoutMs },
-        }),
+        new RecipeError(
+          'RECIPE_TIMEOUT',
+          `${shown}: the recipe did not finish within ${timeoutMs / 1000} s (a timer or interval still running, or a promise that never settles)`,
+          {
+            details: { file: shown, timeoutMs },
+          },
+        ),
       );
     }, timeoutMs);
     const onAbort = () => finish(new RecipeError('RECIPE_LOAD_FAILED', `${shown}: loading the recipe was interrupted`, { details: { file: shown } }));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const out = options.onOutput ?? (() => undefined);
     child.stdout!.on('data', lineSplitter(out));
-    child.stderr!.on('data', lineSplitter((l) => {
-      stderrTail = l.trim() === '' ? stderrTail : l;
-      out(l);
-    }));
+    child.stderr!.on(
+      'data',
+      lineSplitter((l) => {
+        stderrTail = l.trim() === '' ? stderrTail : l;
+        out(l);
+      }),
+    );
     child.on('message', (m: ChildMessage) => {
       // The first report wins, except that an error after a value replaces it (a timer threw: the recipe failed).
       if (message === undefined || (m.kind === 'error' && message.kind !== 'error')) message = m;
@@ -171,7 +178,12 @@ export async function evaluateRecipeModule(file: string, options: EvaluateOption
       const fail = (why: string) => finish(new RecipeError('RECIPE_LOAD_FAILED', `${shown}: ${why}`, { details: { file: shown, exitCode: code, signal } }));
       // Everything from here on is the child's word: check its shape, never let it throw here.
       if (message?.kind === 'error') return fail(typeof message.message === 'string' ? message.message.split('\n')[0]!.slice(0, 500) : 'the recipe failed');
-      if (code !== 0 || signal !== null) return fail(signal ? `the recipe's process was killed by ${signal}` : `the recipe's process exited with status ${code}${stderrTail ? ` (${stderrTail.slice(0, 200)})` : ''}`);
+      if (code !== 0 || signal !== null)
+        return fail(
+          signal
+            ? `the recipe's process was killed by ${signal}`
+            : `the recipe's process exited with status ${code}${stderrTail ? ` (${stderrTail.slice(0, 200)})` : ''}`,
+        );
       if (message === undefined) return fail('the recipe exited before it exported anything');
       if (message.kind === 'no-default-export') return finish(undefined, { kind: 'no-default-export' });
       if (message.kind !== 'value' || typeof message.json !== 'string') return fail('the default export is not plain data');

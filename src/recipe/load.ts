@@ -58,11 +58,19 @@ function issueLines(shown: string, issues: readonly z.core.$ZodIssue[]): string[
       // Report the branch that got furthest, not "invalid input".
       const best = issue.errors.slice().sort((a, b) => deepest(b) - deepest(a))[0];
       if (best && best.length > 0) {
-        lines.push(...issueLines(shown, best.map((i) => ({ ...i, path: [...issue.path, ...i.path] }))));
+        lines.push(
+          ...issueLines(
+            shown,
+            best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
+          ),
+        );
         continue;
       }
     }
-    const msg = issue.message.replace(/^Invalid input: /, '').replace(/\s+/g, ' ').slice(0, 300);
+    const msg = issue.message
+      .replace(/^Invalid input: /, '')
+      .replace(/\s+/g, ' ')
+      .slice(0, 300);
     lines.push(`${shown}: ${formatFieldPath(issue.path)}: ${msg}`);
   }
   return lines;

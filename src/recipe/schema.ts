@@ -92,7 +92,9 @@ export const userSchema = z.strictObject({
     .string()
     .max(32, { message: 'longer than 32 characters' })
     .regex(userNameRe, { message: 'expected a user name matching ^[a-z][-a-z0-9_]*$ (Debian NAME_REGEX)' })
-    .refine((n) => !Object.hasOwn(SYSTEM_USERS, n) && !Object.hasOwn(SYSTEM_GROUPS, n), { message: 'is a Debian system account or group; choose another name' }),
+    .refine((n) => !Object.hasOwn(SYSTEM_USERS, n) && !Object.hasOwn(SYSTEM_GROUPS, n), {
+      message: 'is a Debian system account or group; choose another name',
+    }),
   uid: recipeId,
   gid: recipeId.optional(),
   home: passwdPath.optional(),
@@ -132,14 +134,15 @@ export const configSchema = z.strictObject({
     .regex(/^([a-z_][-a-z0-9_]*\$?|\d{1,5})(:([a-z_][-a-z0-9_]*|\d{1,5}))?$/, { message: 'expected "user", "uid", "user:group" or "uid:gid"' })
     .optional(),
   workdir: absolutePath.optional(),
-  env: z
-    .record(z.string().max(256).regex(envNameRe, { message: 'expected an environment variable name' }), text(32768))
-    .optional(),
+  env: z.record(z.string().max(256).regex(envNameRe, { message: 'expected an environment variable name' }), text(32768)).optional(),
   entrypoint: z.array(text(32768)).optional(),
   cmd: z.array(text(32768)).optional(),
   labels: z.record(oneLine(256).min(1), text(32768)).optional(),
   ports: z.array(port).optional(),
-  stopSignal: z.string().regex(/^(SIG[A-Z0-9]{1,16}|\d{1,2})$/).optional(),
+  stopSignal: z
+    .string()
+    .regex(/^(SIG[A-Z0-9]{1,16}|\d{1,2})$/)
+    .optional(),
 });
 
 export const slimSchema = z.union([
@@ -149,7 +152,15 @@ export const slimSchema = z.union([
     man: z.boolean().optional(),
     /** Locales to keep under /usr/share/locale; `false` keeps all. Each lands in a dpkg path-include line. */
     locales: z
-      .union([z.literal(false), z.array(z.string().max(64).regex(/^[A-Za-z0-9_.@+-]+$/, { message: 'expected a locale name such as "de" or "pt_BR"' }))])
+      .union([
+        z.literal(false),
+        z.array(
+          z
+            .string()
+            .max(64)
+            .regex(/^[A-Za-z0-9_.@+-]+$/, { message: 'expected a locale name such as "de" or "pt_BR"' }),
+        ),
+      ])
       .optional(),
     caches: z.boolean().optional(),
   }),
@@ -199,7 +210,15 @@ const recipeObject = z.strictObject({
     .optional(),
   mirror: httpUrl.optional(),
   securityMirror: httpUrl.optional(),
-  components: z.array(z.string().max(64).regex(/^[a-z][a-z0-9/-]*$/)).min(1).optional(),
+  components: z
+    .array(
+      z
+        .string()
+        .max(64)
+        .regex(/^[a-z][a-z0-9/-]*$/),
+    )
+    .min(1)
+    .optional(),
   variant: z.enum(['minbase', 'buildd', 'default']).optional(),
   /** Enable <suite>-updates and <suite>-security and upgrade (default true). */
   updates: z.boolean().optional(),
@@ -221,12 +240,14 @@ export const recipeSchema = recipeObject.superRefine((r, ctx) => {
   const users = new Map<string, { uid: number; gid: number }>();
   const uids = new Map<number, string>();
   (r.layers ?? []).forEach((layer, li) => {
-    if (layerNames.has(layer.name)) ctx.addIssue({ code: 'custom', path: ['layers', li, 'name'], message: `"${layer.name}" is also the name of layers[${layerNames.get(layer.name)}]` });
+    if (layerNames.has(layer.name))
+      ctx.addIssue({ code: 'custom', path: ['layers', li, 'name'], message: `"${layer.name}" is also the name of layers[${layerNames.get(layer.name)}]` });
     layerNames.set(layer.name, li);
     (layer.users ?? []).forEach((u, ui) => {
       if (users.has(u.name)) ctx.addIssue({ code: 'custom', path: ['layers', li, 'users', ui, 'name'], message: `user ${u.name} is declared twice` });
       const other = uids.get(u.uid);
-      if (other !== undefined && other !== u.name) ctx.addIssue({ code: 'custom', path: ['layers', li, 'users', ui, 'uid'], message: `uid ${u.uid} is already used by user ${other}` });
+      if (other !== undefined && other !== u.name)
+        ctx.addIssue({ code: 'custom', path: ['layers', li, 'users', ui, 'uid'], message: `uid ${u.uid} is already used by user ${other}` });
       users.set(u.name, { uid: u.uid, gid: u.gid ?? u.uid });
       uids.set(u.uid, u.name);
     });
@@ -237,7 +258,11 @@ export const recipeSchema = recipeObject.superRefine((r, ctx) => {
         ctx.addIssue({ code: 'custom', path: ['layers', li, 'files', fi, 'owner'], message: `unknown user "${user}" (declare it in users, or give a number)` });
       }
       if (resolveOwnerPart(group, 'group', users) === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['layers', li, 'files', fi, 'owner'], message: `unknown group "${group}" (a recipe user's group, a Debian system group, or a number)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['layers', li, 'files', fi, 'owner'],
+          message: `unknown group "${group}" (a recipe user's group, a Debian system group, or a number)`,
+        });
       }
     });
   });

@@ -147,7 +147,10 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
     await options.verifyTrust?.(tmp, context);
 
     // 4. The layers, then the whole.
-    await download(manifests.flatMap((m) => m.blobs), true);
+    await download(
+      manifests.flatMap((m) => m.blobs),
+      true,
+    );
     await options.verify(tmp, context);
 
     try {

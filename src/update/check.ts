@@ -83,4 +83,3 @@ async function parentDigest(parentFile: string, o: CheckOptions): Promise<{ name
   if (!lock) return undefined;
   return { name: parent.name, manifestDigest: lock.image?.manifestDigest ?? null };
 }
-

@@ -53,7 +53,7 @@ describe('maximum Release age', () => {
     expect(releaseExpiry(date, undefined, Infinity)).toBeUndefined();
   });
 
-  it("the default passes the real bookworm InRelease (no Valid-Until, signed at the last point release)", async () => {
+  it('the default passes the real bookworm InRelease (no Valid-Until, signed at the last point release)', async () => {
     const r = await verifyInRelease(BOOKWORM, keys, { suite: 'bookworm', now: NOW });
     expect(r.validUntil).toBeUndefined();
     expect(DEFAULT_MAX_RELEASE_AGE_MS).toBe(730 * DAY);
@@ -73,8 +73,12 @@ describe('maximum Release age', () => {
 
   it('accepts it just inside the limit and refuses it just past it', async () => {
     const date = new Date('2026-07-11T10:16:37Z').getTime();
-    await expect(verifyInRelease(BOOKWORM, keys, { suite: 'bookworm', now: new Date(date + 100 * DAY - 1000), maxReleaseAgeMs: 100 * DAY })).resolves.toBeDefined();
-    expect((await refusal(verifyInRelease(BOOKWORM, keys, { suite: 'bookworm', now: new Date(date + 100 * DAY), maxReleaseAgeMs: 100 * DAY }))).code).toBe('RELEASE_TOO_OLD');
+    await expect(
+      verifyInRelease(BOOKWORM, keys, { suite: 'bookworm', now: new Date(date + 100 * DAY - 1000), maxReleaseAgeMs: 100 * DAY }),
+    ).resolves.toBeDefined();
+    expect((await refusal(verifyInRelease(BOOKWORM, keys, { suite: 'bookworm', now: new Date(date + 100 * DAY), maxReleaseAgeMs: 100 * DAY }))).code).toBe(
+      'RELEASE_TOO_OLD',
+    );
   });
 
   it('applies to a Release with Valid-Until too, when the maximum age is the earlier limit', async () => {
@@ -86,7 +90,9 @@ describe('maximum Release age', () => {
   });
 
   it('never disables the maximum age', async () => {
-    await expect(verifyInRelease(BOOKWORM, keys, { suite: 'bookworm', now: new Date('2035-01-01T00:00:00Z'), maxReleaseAgeMs: Infinity })).resolves.toBeDefined();
+    await expect(
+      verifyInRelease(BOOKWORM, keys, { suite: 'bookworm', now: new Date('2035-01-01T00:00:00Z'), maxReleaseAgeMs: Infinity }),
+    ).resolves.toBeDefined();
   });
 });
 
@@ -104,7 +110,9 @@ describe('suite aliases', () => {
   });
 
   it('accepts the alias when the Codename is the expected one, and the security alias likewise', async () => {
-    await expect(verifyInRelease(BOOKWORM, keys, { suite: 'oldstable', now: NOW, expectedCodename: 'bookworm' })).resolves.toMatchObject({ codename: 'bookworm' });
+    await expect(verifyInRelease(BOOKWORM, keys, { suite: 'oldstable', now: NOW, expectedCodename: 'bookworm' })).resolves.toMatchObject({
+      codename: 'bookworm',
+    });
     await expect(verifyInRelease(SECURITY, keys, { suite: 'oldstable-security', now: NOW, expectedCodename: 'bookworm-security' })).resolves.toBeDefined();
     expect((await refusal(verifyInRelease(SECURITY, keys, { suite: 'oldstable-security', now: NOW }))).code).toBe('RELEASE_CODENAME_MISMATCH');
   });

@@ -178,7 +178,9 @@ describe('the build root is not the host: hostile links', () => {
     const recipeDir = join(base, 'recipe');
     await mkdir(recipeDir);
     await writeFile(join(recipeDir, 'payload'), 'x');
-    await expect(copyRecipeFiles(root, join(recipeDir, 'r.ts'), [{ src: 'payload', dest: '/etc/passwd/sub', mode: 0o644, uid: 0, gid: 0 }])).rejects.toMatchObject({
+    await expect(
+      copyRecipeFiles(root, join(recipeDir, 'r.ts'), [{ src: 'payload', dest: '/etc/passwd/sub', mode: 0o644, uid: 0, gid: 0 }]),
+    ).rejects.toMatchObject({
       code: 'RECIPE_PATH_CONFLICT',
       exitStatus: 2,
     });

@@ -48,11 +48,65 @@ const VALID = {
 };
 
 const HOSTILE: unknown[] = [
-  0, -1, 1.5, 65535, 65536, 2 ** 31, 2 ** 53 + 1, 1e308, -1e308, true, false, null, [], {}, [[]], { a: 1 },
-  '', ' ', ':', 'a:b:c', 'x\ny', 'x\u0000y', '\r\n', '..', '../../..', '/..', '/etc/../../x', '/a/./b', '//', '/',
-  'a'.repeat(10_000), '/'.repeat(5000), 'ünïcödé', '🙂', '\u202ereversed', 'e\u0301', '\u2028', '%00', '${HOME}', '$(id)',
-  'root', 'nobody', '0:0', '70000:1', 'http://x\nSigned-By: /k', 'file:///etc', 'javascript:alert(1)', '0777', '07777', '10000',
-  'SIGKILL', '80/tcp', '0/tcp', 'stable', 'sid', 'v1.0.0', '1.0.0-rc.1+build', '__proto__', 'constructor',
+  0,
+  -1,
+  1.5,
+  65535,
+  65536,
+  2 ** 31,
+  2 ** 53 + 1,
+  1e308,
+  -1e308,
+  true,
+  false,
+  null,
+  [],
+  {},
+  [[]],
+  { a: 1 },
+  '',
+  ' ',
+  ':',
+  'a:b:c',
+  'x\ny',
+  'x\u0000y',
+  '\r\n',
+  '..',
+  '../../..',
+  '/..',
+  '/etc/../../x',
+  '/a/./b',
+  '//',
+  '/',
+  'a'.repeat(10_000),
+  '/'.repeat(5000),
+  'ünïcödé',
+  '🙂',
+  '\u202ereversed',
+  'e\u0301',
+  '\u2028',
+  '%00',
+  '${HOME}',
+  '$(id)',
+  'root',
+  'nobody',
+  '0:0',
+  '70000:1',
+  'http://x\nSigned-By: /k',
+  'file:///etc',
+  'javascript:alert(1)',
+  '0777',
+  '07777',
+  '10000',
+  'SIGKILL',
+  '80/tcp',
+  '0/tcp',
+  'stable',
+  'sid',
+  'v1.0.0',
+  '1.0.0-rc.1+build',
+  '__proto__',
+  'constructor',
 ];
 
 /** Every path to a value in an object (arrays by index). */
@@ -78,8 +132,10 @@ function mutate(rand: () => number): unknown {
     const last = path[path.length - 1]!;
     const roll = rand();
     if (roll < 0.15) delete parent[last];
-    else if (roll < 0.25 && !Array.isArray(parent)) parent[`${String(last)}x`] = 1; // an unknown key
-    else if (roll < 0.3 && !Array.isArray(parent)) parent[HOSTILE[Math.floor(rand() * HOSTILE.length)] as string] = 'v'; // a hostile key
+    else if (roll < 0.25 && !Array.isArray(parent))
+      parent[`${String(last)}x`] = 1; // an unknown key
+    else if (roll < 0.3 && !Array.isArray(parent))
+      parent[HOSTILE[Math.floor(rand() * HOSTILE.length)] as string] = 'v'; // a hostile key
     else parent[last] = structuredClone(HOSTILE[Math.floor(rand() * HOSTILE.length)]);
   }
   return recipe;
@@ -145,13 +201,19 @@ describe('generated recipes and misuse through the CLI', () => {
   });
 
   it('validate and plan --json of a folder of broken recipes: exit 2, no stack, stdout empty', async () => {
-    for (const args of [['validate', 'gen'], ['plan', '--json', 'gen']]) {
+    for (const args of [
+      ['validate', 'gen'],
+      ['plan', '--json', 'gen'],
+    ]) {
       const status = await cli(args);
       expect(status, args.join(' ')).toBe(2);
       expect(out, args.join(' ')).toBe('');
       expect(noStack(err), err.join('\n')).toBe(true);
       expect(err.filter((l) => l.startsWith('error: ')).length).toBeGreaterThanOrEqual(12);
-      expect(err.filter((l) => l !== '' && !l.startsWith('error: ') && !l.startsWith('recipe ')), err.join('\n')).toEqual([]);
+      expect(
+        err.filter((l) => l !== '' && !l.startsWith('error: ') && !l.startsWith('recipe ')),
+        err.join('\n'),
+      ).toEqual([]);
     }
   }, 180_000);
 
@@ -166,7 +228,15 @@ describe('generated recipes and misuse through the CLI', () => {
   }, 60_000);
 
   it('misuse of every command (unknown flag, flag without value, missing argument): exit 2, one error line', async () => {
-    const cases: string[][] = [[], ['--bogus'], ['nosuchcommand'], ['archive'], ['validate', '--recipe-timeout'], ['validate', 'missing\nfile.ts'], ['plan', '\u0000']];
+    const cases: string[][] = [
+      [],
+      ['--bogus'],
+      ['nosuchcommand'],
+      ['archive'],
+      ['validate', '--recipe-timeout'],
+      ['validate', 'missing\nfile.ts'],
+      ['plan', '\u0000'],
+    ];
     for (const c of commands) {
       const words = c.name.split(' ');
       cases.push([...words, '--no-such-flag']);
@@ -184,7 +254,10 @@ describe('generated recipes and misuse through the CLI', () => {
       expect(status, what).toBe(2);
       expect(noStack(err), `${what}\n${err.join('\n')}`).toBe(true);
       if (args.length > 0) {
-        expect(err.filter((l) => l.startsWith('error: ') || l.startsWith('imgfactory ')), `${what}\n${err.join('\n')}`).toHaveLength(1);
+        expect(
+          err.filter((l) => l.startsWith('error: ') || l.startsWith('imgfactory ')),
+          `${what}\n${err.join('\n')}`,
+        ).toHaveLength(1);
         expect(out, what).toBe('');
       }
     }

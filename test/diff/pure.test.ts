@@ -26,7 +26,13 @@ describe('layers with whiteouts', () => {
   it('a whiteout removes a file or a whole directory; an opaque directory hides lower content; hard links copy their target', () => {
     const tree = new Map<string, TreeEntry>();
     applyLayer(tree, [dir('/etc'), file('/etc/motd'), file('/etc/keep'), dir('/opt'), file('/opt/a'), dir('/var'), dir('/var/x'), file('/var/x/y')]);
-    applyLayer(tree, [marker('/etc/.wh.motd'), marker('/opt/.wh..wh..opq'), file('/opt/b', 'b'), marker('/var/.wh.x'), { kind: 'hardlink', path: '/etc/link', target: '/etc/keep' }]);
+    applyLayer(tree, [
+      marker('/etc/.wh.motd'),
+      marker('/opt/.wh..wh..opq'),
+      file('/opt/b', 'b'),
+      marker('/var/.wh.x'),
+      { kind: 'hardlink', path: '/etc/link', target: '/etc/keep' },
+    ]);
     expect([...tree.keys()].sort()).toEqual(['/etc', '/etc/keep', '/etc/link', '/opt', '/opt/b', '/var']);
     expect(tree.get('/etc/link')!.sha256).toBe(tree.get('/etc/keep')!.sha256);
   });
@@ -42,7 +48,12 @@ describe('layers with whiteouts', () => {
 describe('file diff', () => {
   it('names added, removed and changed files with the attributes that changed', () => {
     const e = (x: LayerEntry) => (x as { entry: TreeEntry }).entry;
-    const a = new Map([['/a', e(file('/a'))], ['/b', e(file('/b'))], ['/c', e(file('/c'))], ['/l', { path: '/l', type: 'symlink' as const, mode: 0o777, uid: 0, gid: 0, size: 0, linkname: 'x' }]]);
+    const a = new Map([
+      ['/a', e(file('/a'))],
+      ['/b', e(file('/b'))],
+      ['/c', e(file('/c'))],
+      ['/l', { path: '/l', type: 'symlink' as const, mode: 0o777, uid: 0, gid: 0, size: 0, linkname: 'x' }],
+    ]);
     const b = new Map([
       ['/a', e(file('/a'))],
       ['/c', e(file('/c', 'd', { mode: 0o600, uid: 1000, size: 2 }))],
@@ -79,7 +90,14 @@ describe('package diff', () => {
     expect(d.removed.map((p) => p.package)).toEqual(['gone']);
     expect(d.upgraded).toEqual([
       { package: 'bash', architecture: 'amd64', oldVersion: '5.2.15-2+b2', newVersion: '5.2.15-2+b7', suite: 'bookworm', security: false },
-      { package: 'zlib1g', architecture: 'amd64', oldVersion: '1:1.2.13.dfsg-1', newVersion: '1:1.2.13.dfsg-1+deb12u1', suite: 'bookworm-security', security: true },
+      {
+        package: 'zlib1g',
+        architecture: 'amd64',
+        oldVersion: '1:1.2.13.dfsg-1',
+        newVersion: '1:1.2.13.dfsg-1+deb12u1',
+        suite: 'bookworm-security',
+        security: true,
+      },
     ]);
     expect(d.downgraded.map((p) => p.package)).toEqual(['old']);
   });

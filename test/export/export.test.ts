@@ -36,10 +36,18 @@ async function keyFile(name: string, text: string): Promise<string> {
 
 async function exportCli(format: string, out: string, extra: string[] = [], layout = layoutDir) {
   return runCli([
-    'export', layout, '--format', format,
-    '--key', join(keyDir, 'factory.pub.asc'),
-    '--sign-key', join(keyDir, 'factory.secret.asc'),
-    '--out', out, '--json', ...extra,
+    'export',
+    layout,
+    '--format',
+    format,
+    '--key',
+    join(keyDir, 'factory.pub.asc'),
+    '--sign-key',
+    join(keyDir, 'factory.secret.asc'),
+    '--out',
+    out,
+    '--json',
+    ...extra,
   ]);
 }
 
@@ -109,7 +117,10 @@ describe('export --format nspawn', () => {
     expect(env.signerFingerprint).toBe(factory.fingerprint);
     const statement = JSON.parse(Buffer.from(env.payload).toString('utf8'));
     expect(parseProvenance(env.payload).subjectDigests.length).toBe(2);
-    const sums = (await readFile(join(out, 'SHA256SUMS'), 'utf8')).trim().split('\n').map((l) => l.split('  '));
+    const sums = (await readFile(join(out, 'SHA256SUMS'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split('  '));
     expect(statement.subject).toEqual(sums.map(([sha256, name]) => ({ name, digest: { sha256 } })));
     expect(statement.predicate.buildDefinition.resolvedDependencies[0].digest.sha256).toBe(built.report.manifestDigest.slice(7));
   });
@@ -155,39 +166,59 @@ async function serveDir(dir: string): Promise<{ url: string; close: () => Promis
 }
 
 describe('systemd-pull --verify=signature (what importctl pull-tar runs)', () => {
-  it('downloads, checks SHA256SUMS.gpg with the consumer keyring and the tarball with SHA256SUMS; refuses another signer', async () => {
-    const out = join(await tempDir('imgfactory-export-pull-'), 'out');
-    expect((await exportCli('nspawn', out)).status).toBe(0);
-    // systemd-pull reads its keyring from /usr/lib/systemd/import-pubring.gpg (no /etc override
-    // here): the consumer's keyring is bind-mounted over it in a private mount namespace only.
-    const pull = async (served: string) => {
-      const server = await serveDir(served);
-      const root = await tempDir('imgfactory-pull-root-');
-      try {
-        const r = await run([
-          'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
-          'mount --bind "$1" /usr/lib/systemd/import-pubring.gpg && shift && exec "$@"', 'sh', keyring,
-          '/usr/lib/systemd/systemd-pull', 'tar', '--verify=signature', '--settings=yes', '--sync=no', `--image-root=${root}`,
-          `${server.url}/debian-minimal.tar.gz`, 'debian-minimal',
-        ], { okExitCodes: [1] });
-        return { exitCode: r.exitCode, root, stderr: r.stderr };
-      } finally {
-        await server.close();
-        // systemd-pull marks its cached copy immutable; lift that so the temp dir can be removed.
-        await run(['chattr', '-R', '-i', root], { okExitCodes: [1] });
-      }
-    };
-    const good = await pull(out);
-    expect(good.exitCode).toBe(0);
-    expect(await readFile(join(good.root, 'debian-minimal.nspawn'), 'utf8')).toBe(await readFile(join(out, 'debian-minimal.nspawn'), 'utf8'));
-    expect((await stat(join(good.root, 'debian-minimal', 'etc', 'debian_version'))).isFile()).toBe(true);
+  it(
+    'downloads, checks SHA256SUMS.gpg with the consumer keyring and the tarball with SHA256SUMS; refuses another signer',
+    async () => {
+      const out = join(await tempDir('imgfactory-export-pull-'), 'out');
+      expect((await exportCli('nspawn', out)).status).toBe(0);
+      // systemd-pull reads its keyring from /usr/lib/systemd/import-pubring.gpg (no /etc override
+      // here): the consumer's keyring is bind-mounted over it in a private mount namespace only.
+      const pull = async (served: string) => {
+        const server = await serveDir(served);
+        const root = await tempDir('imgfactory-pull-root-');
+        try {
+          const r = await run(
+            [
+              'unshare',
+              '--mount',
+              '--propagation',
+              'private',
+              'sh',
+              '-c',
+              'mount --bind "$1" /usr/lib/systemd/import-pubring.gpg && shift && exec "$@"',
+              'sh',
+              keyring,
+              '/usr/lib/systemd/systemd-pull',
+              'tar',
+              '--verify=signature',
+              '--settings=yes',
+              '--sync=no',
+              `--image-root=${root}`,
+              `${server.url}/debian-minimal.tar.gz`,
+              'debian-minimal',
+            ],
+            { okExitCodes: [1] },
+          );
+          return { exitCode: r.exitCode, root, stderr: r.stderr };
+        } finally {
+          await server.close();
+          // systemd-pull marks its cached copy immutable; lift that so the temp dir can be removed.
+          await run(['chattr', '-R', '-i', root], { okExitCodes: [1] });
+        }
+      };
+      const good = await pull(out);
+      expect(good.exitCode).toBe(0);
+      expect(await readFile(join(good.root, 'debian-minimal.nspawn'), 'utf8')).toBe(await readFile(join(out, 'debian-minimal.nspawn'), 'utf8'));
+      expect((await stat(join(good.root, 'debian-minimal', 'etc', 'debian_version'))).isFile()).toBe(true);
 
-    const sums = await readFile(join(out, 'SHA256SUMS'));
-    await writeFile(join(out, 'SHA256SUMS.gpg'), await signDetached(sums, other.signing));
-    const bad = await pull(out);
-    expect(bad.exitCode).toBe(1);
-    expect(await readdir(bad.root)).toEqual([]);
-  }, 5 * 60_000);
+      const sums = await readFile(join(out, 'SHA256SUMS'));
+      await writeFile(join(out, 'SHA256SUMS.gpg'), await signDetached(sums, other.signing));
+      const bad = await pull(out);
+      expect(bad.exitCode).toBe(1);
+      expect(await readdir(bad.root)).toEqual([]);
+    },
+    5 * 60_000,
+  );
 });
 
 describe('export --format lxc', () => {
@@ -210,7 +241,20 @@ describe('export --format lxc', () => {
   });
 
   it('lxc-create -t local accepts it, with the image user, directory and command in the config', async () => {
-    await run(['lxc-create', '-n', 'debian-minimal', '-P', lxcPath, '-t', 'local', '--', '--metadata', join(out, 'meta.tar.xz'), '--fstree', join(out, 'rootfs.tar.xz')]);
+    await run([
+      'lxc-create',
+      '-n',
+      'debian-minimal',
+      '-P',
+      lxcPath,
+      '-t',
+      'local',
+      '--',
+      '--metadata',
+      join(out, 'meta.tar.xz'),
+      '--fstree',
+      join(out, 'rootfs.tar.xz'),
+    ]);
     const config = await readFile(join(lxcPath, 'debian-minimal', 'config'), 'utf8');
     const lines = config.split('\n');
     expect(lines).toEqual(expect.arrayContaining(['lxc.init.uid = 1000', 'lxc.init.gid = 1000', 'lxc.init.cwd = /home/app', 'lxc.init.cmd = /bin/bash']));
@@ -249,7 +293,19 @@ describe('refusals leave --out as it was', () => {
   it('an image signed by another key: exit 1, the empty --out left empty', async () => {
     const out = join(await tempDir('imgfactory-export-r2-'), 'out');
     await mkdir(out);
-    const r = await runCli(['export', layoutDir, '--format', 'rootfs', '--key', join(keyDir, 'other.pub.asc'), '--sign-key', join(keyDir, 'factory.secret.asc'), '--out', out, '--json']);
+    const r = await runCli([
+      'export',
+      layoutDir,
+      '--format',
+      'rootfs',
+      '--key',
+      join(keyDir, 'other.pub.asc'),
+      '--sign-key',
+      join(keyDir, 'factory.secret.asc'),
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ exported: false, code: 'SIGNATURE_UNTRUSTED_KEY' });
     expect(await readdir(out)).toEqual([]);
@@ -287,39 +343,57 @@ describe('interrupted', () => {
     const out = join(parent, 'out');
     const controller = new AbortController();
     const exporting = exportImage({
-      layoutDir, keys: await readVerificationKeys([factory.publicKeyArmored]), format: 'nspawn', outDir: out,
-      signingKey: factory.signing, builder: { id: 'test', version: '0' }, signal: controller.signal,
+      layoutDir,
+      keys: await readVerificationKeys([factory.publicKeyArmored]),
+      format: 'nspawn',
+      outDir: out,
+      signingKey: factory.signing,
+      builder: { id: 'test', version: '0' },
+      signal: controller.signal,
       // Abort once the tarball is being written: the staging directory exists by then.
-      onProgress: (m) => { if (m.startsWith('writing')) setTimeout(() => controller.abort(new Error('SIGINT')), 300); },
+      onProgress: (m) => {
+        if (m.startsWith('writing')) setTimeout(() => controller.abort(new Error('SIGINT')), 300);
+      },
     });
-    const error = await exporting.then(() => undefined, (e: unknown) => e as { code?: string; exitStatus?: number });
+    const error = await exporting.then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; exitStatus?: number },
+    );
     expect(error).toMatchObject({ code: 'EXPORT_INTERRUPTED', exitStatus: 130 });
     expect(await readdir(parent)).toEqual([]);
   });
 });
 
 describe('determinism', () => {
-  it('the same image exported twice gives byte-identical files', async () => {
-    const a = join(await tempDir('imgfactory-export-d1-'), 'out');
-    const b = join(await tempDir('imgfactory-export-d2-'), 'out');
-    expect((await exportCli('rootfs', a)).status).toBe(0);
-    expect((await exportCli('rootfs', b)).status).toBe(0);
-    for (const f of ['SHA256SUMS', 'debian-minimal.tar']) {
-      expect((await readFile(join(a, f))).equals(await readFile(join(b, f))), f).toBe(true);
-    }
-    // The signatures differ (OpenPGP signatures carry their creation time); what they sign does not.
-    const payload = async (dir: string) => JSON.parse(await readFile(join(dir, 'provenance.intoto.json'), 'utf8')).payload;
-    expect(await payload(a)).toBe(await payload(b));
-    expect(await consumerCheck(a)).toEqual({ gpgv: 0, sums: 0 });
-  }, 5 * 60_000);
+  it(
+    'the same image exported twice gives byte-identical files',
+    async () => {
+      const a = join(await tempDir('imgfactory-export-d1-'), 'out');
+      const b = join(await tempDir('imgfactory-export-d2-'), 'out');
+      expect((await exportCli('rootfs', a)).status).toBe(0);
+      expect((await exportCli('rootfs', b)).status).toBe(0);
+      for (const f of ['SHA256SUMS', 'debian-minimal.tar']) {
+        expect((await readFile(join(a, f))).equals(await readFile(join(b, f))), f).toBe(true);
+      }
+      // The signatures differ (OpenPGP signatures carry their creation time); what they sign does not.
+      const payload = async (dir: string) => JSON.parse(await readFile(join(dir, 'provenance.intoto.json'), 'utf8')).payload;
+      expect(await payload(a)).toBe(await payload(b));
+      expect(await consumerCheck(a)).toEqual({ gpgv: 0, sums: 0 });
+    },
+    5 * 60_000,
+  );
 
-  it('so does the nspawn format (gzip tarball and settings file)', async () => {
-    const a = join(await tempDir('imgfactory-export-d3-'), 'out');
-    const b = join(await tempDir('imgfactory-export-d4-'), 'out');
-    expect((await exportCli('nspawn', a)).status).toBe(0);
-    expect((await exportCli('nspawn', b)).status).toBe(0);
-    for (const f of ['SHA256SUMS', 'debian-minimal.tar.gz', 'debian-minimal.nspawn']) {
-      expect((await readFile(join(a, f))).equals(await readFile(join(b, f))), f).toBe(true);
-    }
-  }, 5 * 60_000);
+  it(
+    'so does the nspawn format (gzip tarball and settings file)',
+    async () => {
+      const a = join(await tempDir('imgfactory-export-d3-'), 'out');
+      const b = join(await tempDir('imgfactory-export-d4-'), 'out');
+      expect((await exportCli('nspawn', a)).status).toBe(0);
+      expect((await exportCli('nspawn', b)).status).toBe(0);
+      for (const f of ['SHA256SUMS', 'debian-minimal.tar.gz', 'debian-minimal.nspawn']) {
+        expect((await readFile(join(a, f))).equals(await readFile(join(b, f))), f).toBe(true);
+      }
+    },
+    5 * 60_000,
+  );
 });

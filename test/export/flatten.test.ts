@@ -92,12 +92,24 @@ async function flatten(layers: ExportLayer[]): Promise<Buffer> {
 }
 
 async function entries(bytes: Buffer) {
-  const reader = new LayerReader((async function* () { yield bytes; })());
+  const reader = new LayerReader(
+    (async function* () {
+      yield bytes;
+    })(),
+  );
   const out: { path: string; type: string; mode: number; uid: number; linkname?: string; body: string; xattrs: Record<string, string> }[] = [];
   for (let e = await reader.next(); e; e = await reader.next()) {
     const body: Buffer[] = [];
     for await (const c of reader.content()) body.push(c);
-    out.push({ path: e.path, type: e.type, mode: e.mode, uid: e.uid, ...(e.linkname ? { linkname: e.linkname } : {}), body: Buffer.concat(body).toString(), xattrs: { ...e.xattrs } });
+    out.push({
+      path: e.path,
+      type: e.type,
+      mode: e.mode,
+      uid: e.uid,
+      ...(e.linkname ? { linkname: e.linkname } : {}),
+      body: Buffer.concat(body).toString(),
+      xattrs: { ...e.xattrs },
+    });
   }
   return out;
 }
@@ -147,7 +159,16 @@ describe('flattening layers', () => {
   });
 
   it('refuses a layer out of canonical order, a path with "..", a damaged header', async () => {
-    expect(codeOf(() => planFlatten([[{ path: 'b', type: 'file' }, { path: 'a', type: 'file' }]]))).toBe('LAYER_INVALID');
+    expect(
+      codeOf(() =>
+        planFlatten([
+          [
+            { path: 'b', type: 'file' },
+            { path: 'a', type: 'file' },
+          ],
+        ]),
+      ),
+    ).toBe('LAYER_INVALID');
     expect(codeOf(() => cleanPath('etc/../../root'))).toBe('LAYER_INVALID');
     expect(codeOf(() => parsePaxRecords(Buffer.from('99 path=x\n')))).toBe('LAYER_INVALID');
     const damaged = Buffer.from(lower);

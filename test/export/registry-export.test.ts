@@ -39,7 +39,20 @@ beforeAll(async () => {
 describe('export from a registry', () => {
   it('pulls, verifies against the reference, exports; gpgv and sha256sum -c accept the files', async () => {
     const out = join(await tempDir('imgfactory-export-reg-'), 'out');
-    const r = await runCli(['export', reference, '--insecure', '--format', 'rootfs', '--key', join(keyDir, 'pub.asc'), '--sign-key', join(keyDir, 'secret.asc'), '--out', out, '--json']);
+    const r = await runCli([
+      'export',
+      reference,
+      '--insecure',
+      '--format',
+      'rootfs',
+      '--key',
+      join(keyDir, 'pub.asc'),
+      '--sign-key',
+      join(keyDir, 'secret.asc'),
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.files.map((f: { name: string }) => f.name)).toEqual(['debian-minimal.tar']);
@@ -50,10 +63,30 @@ describe('export from a registry', () => {
 
   it('refuses when the signature names another reference: exit 1, nothing written', async () => {
     const out = join(await tempDir('imgfactory-export-reg2-'), 'out');
-    const r = await runCli(['export', reference, '--insecure', '--identity', `${registry.host}/base/other:12`, '--format', 'rootfs', '--key', join(keyDir, 'pub.asc'), '--sign-key', join(keyDir, 'secret.asc'), '--out', out, '--json']);
+    const r = await runCli([
+      'export',
+      reference,
+      '--insecure',
+      '--identity',
+      `${registry.host}/base/other:12`,
+      '--format',
+      'rootfs',
+      '--key',
+      join(keyDir, 'pub.asc'),
+      '--sign-key',
+      join(keyDir, 'secret.asc'),
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ exported: false, code: 'SIGNATURE_IDENTITY_MISMATCH' });
-    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('error:')),
+    ).toHaveLength(1);
     await expect(stat(out)).rejects.toThrow();
     expect(await readdir(join(out, '..'))).toEqual([]);
   });

@@ -17,7 +17,10 @@ const GROUP = 'root:x:0:\nstaff:x:50:\napp:x:1000:\n';
 
 describe('nspawn settings', () => {
   it('carries command, user, directory, environment and stop signal', () => {
-    const s = nspawnSettings(config({ User: 'app', WorkingDir: '/home/app', Env: ['A=1', 'B=two words'], Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "hi"'], StopSignal: 'SIGINT' }), DIGEST);
+    const s = nspawnSettings(
+      config({ User: 'app', WorkingDir: '/home/app', Env: ['A=1', 'B=two words'], Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "hi"'], StopSignal: 'SIGINT' }),
+      DIGEST,
+    );
     expect(s.text.split('\n')).toEqual([
       `# imgfactory export of ${DIGEST}`,
       '[Exec]',
@@ -56,12 +59,25 @@ describe('LXC metadata', () => {
     const meta = lxcMetadataFiles(config({ User: 'app', WorkingDir: '/home/app', Cmd: ['/bin/bash'], Env: ['LANG=C.UTF-8'] }), user, DIGEST);
     expect([...meta.files.keys()].sort()).toEqual(['config', 'config-user', 'excludes-user', 'templates']);
     const lines = meta.files.get('config')!.split('\n');
-    expect(lines).toEqual(expect.arrayContaining(['lxc.include = LXC_TEMPLATE_CONFIG/common.conf', 'lxc.arch = amd64', 'lxc.init.cmd = /bin/bash', 'lxc.init.uid = 1000', 'lxc.init.gid = 1000', 'lxc.init.cwd = /home/app', 'lxc.environment = LANG=C.UTF-8']));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'lxc.include = LXC_TEMPLATE_CONFIG/common.conf',
+        'lxc.arch = amd64',
+        'lxc.init.cmd = /bin/bash',
+        'lxc.init.uid = 1000',
+        'lxc.init.gid = 1000',
+        'lxc.init.cwd = /home/app',
+        'lxc.environment = LANG=C.UTF-8',
+      ]),
+    );
     expect(meta.files.get('config-user')).toContain('lxc.include = LXC_TEMPLATE_CONFIG/userns.conf');
   });
 
   it('packs the metadata as the same bytes every time', () => {
-    const files = new Map([['b', 'two'], ['a', 'one']]);
+    const files = new Map([
+      ['b', 'two'],
+      ['a', 'one'],
+    ]);
     expect(smallTar(files, 100).equals(smallTar(new Map([...files].reverse()), 100))).toBe(true);
     expect(smallTar(files, 100).length % 512).toBe(0);
   });
@@ -90,7 +106,16 @@ describe('SHA256SUMS and provenance', () => {
   });
 
   it('the export statement has the files as subjects and the image as its dependency', () => {
-    const s = exportProvenance({ files, format: 'nspawn', name: 'm', source: 'oci-layout', signedDigest: DIGEST, manifestDigest: DIGEST, imageSigners: ['F'], builder: { id: 'b', version: '1' } });
+    const s = exportProvenance({
+      files,
+      format: 'nspawn',
+      name: 'm',
+      source: 'oci-layout',
+      signedDigest: DIGEST,
+      manifestDigest: DIGEST,
+      imageSigners: ['F'],
+      builder: { id: 'b', version: '1' },
+    });
     const facts = parseProvenance(new TextEncoder().encode(JSON.stringify(s)));
     expect(facts.subjectDigests).toEqual([`sha256:${'a'.repeat(64)}`, `sha256:${'b'.repeat(64)}`]);
     expect(s.predicate.buildDefinition.resolvedDependencies).toEqual([{ name: 'image', uri: 'oci-layout', digest: { sha256: 'ab'.repeat(32) } }]);

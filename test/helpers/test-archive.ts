@@ -138,4 +138,3 @@ export async function startTestArchive(dir: string, arch: string): Promise<TestA
     close: () => new Promise<void>((ok) => server.close(() => ok())),
   };
 }
-

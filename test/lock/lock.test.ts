@@ -6,7 +6,16 @@ import { recipeDigest, relativeImports } from '../../src/lock/recipe-digest.js';
 const hex = (c: string) => c.repeat(64);
 const lock: Lock = {
   lockVersion: LOCK_VERSION,
-  recipe: { name: 'r', version: '1', digest: `sha256:${hex('a')}`, sources: [{ path: 'r.ts', sha256: hex('b') }, { path: 'lib/c.ts', sha256: hex('c') }], options: { bootstrapper: 'debootstrap' } },
+  recipe: {
+    name: 'r',
+    version: '1',
+    digest: `sha256:${hex('a')}`,
+    sources: [
+      { path: 'r.ts', sha256: hex('b') },
+      { path: 'lib/c.ts', sha256: hex('c') },
+    ],
+    options: { bootstrapper: 'debootstrap' },
+  },
   imgfactoryVersion: '0.1.0',
   sourceDateEpoch: 1700000000,
   origin: 'build',
@@ -16,7 +25,9 @@ const lock: Lock = {
   keys: ['B8B80B5B623EAB6AD8775C45B7C5D7D6350947F8', '4D64FEC119C2029067D6E791F8D2585B8783D481'],
   parent: null,
   image: { manifestDigest: `sha256:${hex('d')}` },
-  inReleases: [{ suite: 'bookworm', sha256: hex('e'), date: '2026-11-01T00:00:00.000Z', validUntil: null, signers: ['B8B80B5B623EAB6AD8775C45B7C5D7D6350947F8'] }],
+  inReleases: [
+    { suite: 'bookworm', sha256: hex('e'), date: '2026-11-01T00:00:00.000Z', validUntil: null, signers: ['B8B80B5B623EAB6AD8775C45B7C5D7D6350947F8'] },
+  ],
   architectures: {
     amd64: [
       { name: 'zlib1g', version: '1:1.2.13.dfsg-1', architecture: 'amd64', source: 'zlib', sha256: hex('1'), suite: 'bookworm' },
@@ -70,7 +81,10 @@ describe('recipe digest', () => {
   });
 
   it('depends on every source byte and option, not on their order', () => {
-    const s = [{ path: 'a.ts', sha256: hex('1') }, { path: 'b.ts', sha256: hex('2') }];
+    const s = [
+      { path: 'a.ts', sha256: hex('1') },
+      { path: 'b.ts', sha256: hex('2') },
+    ];
     const d = recipeDigest(s, { bootstrapper: 'debootstrap' });
     expect(recipeDigest([...s].reverse(), { bootstrapper: 'debootstrap' })).toBe(d);
     expect(recipeDigest([s[0]!, { ...s[1]!, sha256: hex('3') }], { bootstrapper: 'debootstrap' })).not.toBe(d);

@@ -22,7 +22,10 @@ async function recipe(name: string, body: string): Promise<string> {
 async function cli(args: string[]): Promise<{ status: number; out: string; err: string[] }> {
   let out = '';
   const err: string[] = [];
-  const status = await main(args, { io: { out: (t) => void (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => void err.push(...t.split('\n').filter(Boolean)) }, cwd: dir });
+  const status = await main(args, {
+    io: { out: (t) => void (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => void err.push(...t.split('\n').filter(Boolean)) },
+    cwd: dir,
+  });
   return { status, out, err };
 }
 
@@ -50,8 +53,16 @@ describe('a hostile recipe cannot take the CLI down', () => {
     ['process.exit(3) later, from a timer', 'exits-later.ts', `setTimeout(() => process.exit(3), 20);\nexport default ${VALID};\n`],
     ['a throw in a timer after the export', 'timer-throws.ts', `setTimeout(() => { throw new Error('boom from a timer'); }, 20);\nexport default ${VALID};\n`],
     ['an unhandled rejection', 'rejects.ts', `Promise.reject(new Error('nobody catches me'));\nexport default ${VALID};\n`],
-    ['a default export that is not plain data', 'getter.ts', `export default { get name() { throw new Error('getter'); }, version: '1.0.0', suite: 'bookworm' };\n`],
-    ['a BigInt in the export', 'bigint.ts', `export default { name: 'b', version: '1.0.0', suite: 'bookworm', layers: [{ name: 'x', users: [{ name: 'u', uid: 10n }] }] };\n`],
+    [
+      'a default export that is not plain data',
+      'getter.ts',
+      `export default { get name() { throw new Error('getter'); }, version: '1.0.0', suite: 'bookworm' };\n`,
+    ],
+    [
+      'a BigInt in the export',
+      'bigint.ts',
+      `export default { name: 'b', version: '1.0.0', suite: 'bookworm', layers: [{ name: 'x', users: [{ name: 'u', uid: 10n }] }] };\n`,
+    ],
     ['a top-level await that never settles (nothing left running)', 'never.ts', `export default await new Promise(() => {});\n`],
   ];
   for (const [what, name, body] of failing) {

@@ -84,11 +84,20 @@ describe('values that land in system files follow that file grammar', () => {
   ];
   it.each(cases)('refuses %s, naming the field', (_label, value, field) => {
     const lines = problems(value);
-    expect(lines.some((l) => l.startsWith(`demo.ts: ${field}: `)), lines.join('\n')).toBe(true);
+    expect(
+      lines.some((l) => l.startsWith(`demo.ts: ${field}: `)),
+      lines.join('\n'),
+    ).toBe(true);
   });
 
   it('refuses the same user or uid twice, and two layers with one name', () => {
-    const twice = { ...base, layers: [{ name: 'a', users: [user] }, { name: 'b', users: [user] }] };
+    const twice = {
+      ...base,
+      layers: [
+        { name: 'a', users: [user] },
+        { name: 'b', users: [user] },
+      ],
+    };
     expect(problems(twice).some((l) => l.startsWith('demo.ts: layers[1].users[0].name: '))).toBe(true);
     const sameUid = { ...base, layers: [{ name: 'a', users: [user, { name: 'other', uid: 1000 }] }] };
     expect(problems(sameUid).some((l) => l.startsWith('demo.ts: layers[0].users[1].uid: '))).toBe(true);

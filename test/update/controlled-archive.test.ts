@@ -116,7 +116,16 @@ describe('check against a controlled archive', () => {
     expect(img.upToDate).toBe(false);
     expect(img.changedSuites).toEqual([`${SUITE}-security`]);
     expect(img.changes).toEqual([
-      { kind: 'package', architecture: ARCH, package: 'hello-a', oldVersion: '1.0-1', newVersion: '1.0-1+deb1', suite: `${SUITE}-security`, security: true, direction: 'upgrade' },
+      {
+        kind: 'package',
+        architecture: ARCH,
+        package: 'hello-a',
+        oldVersion: '1.0-1',
+        newVersion: '1.0-1+deb1',
+        suite: `${SUITE}-security`,
+        security: true,
+        direction: 'upgrade',
+      },
     ]);
     expect(img.security).toBe(1);
     expect(archive.requests.some((p) => p.includes('Packages'))).toBe(true);

@@ -127,7 +127,15 @@ export default defineRecipe({
     r = await runCli(['check', recipe, '--updates', '--json', ...CACHE]);
     expect(r.status).toBe(100);
     const img = JSON.parse(r.stdout).images[0];
-    const changes = img.changes as { kind: string; package: string; oldVersion: string; newVersion: string; suite: string; security: boolean; direction: string }[];
+    const changes = img.changes as {
+      kind: string;
+      package: string;
+      oldVersion: string;
+      newVersion: string;
+      suite: string;
+      security: boolean;
+      direction: string;
+    }[];
     expect(changes.every((c) => c.kind === 'package' && c.direction === 'upgrade')).toBe(true);
     for (const c of changes) {
       expect(compareDebianVersions(c.newVersion, c.oldVersion)).toBeGreaterThan(0);
@@ -195,7 +203,11 @@ export default defineRecipe({
     // The same build, as if these copies (same bytes) had been built with their parent on the way.
     const parent = JSON.parse(await readFile(join(minimalDir, REPORT_FILE), 'utf8')) as BuildReport;
     const files = await writeBuildLocks(
-      { ...built, recipe: await loadRecipe(join(dir, 'python3.ts'), { hostArch }), parents: [{ ...parent, recipe: { ...parent.recipe, file: join(dir, 'debian-minimal.ts') } }] },
+      {
+        ...built,
+        recipe: await loadRecipe(join(dir, 'python3.ts'), { hostArch }),
+        parents: [{ ...parent, recipe: { ...parent.recipe, file: join(dir, 'debian-minimal.ts') } }],
+      },
       { keysDir: DEFAULT_DEBIAN_KEYS_DIR, hostArch, output: { bootstrapper: 'debootstrap' } },
     );
     expect(files).toEqual([join(dir, 'debian-minimal.lock.json'), join(dir, 'python3.lock.json')]);
@@ -210,4 +222,3 @@ export default defineRecipe({
     ]);
   });
 });
-

@@ -39,7 +39,10 @@ beforeAll(async () => {
   const target = real.packages.find((p) => p.suite.endsWith('-security')) ?? real.packages[0]!;
   stale = { package: target.package, version: target.version };
   const olderManifest: VerifiedPackageManifest = { ...real, packages: real.packages.map((p) => (p === target ? { ...p, version: '0~imgfactory.test' } : p)) };
-  for (const [name, manifest] of [['current', real], ['older', olderManifest]] as const) {
+  for (const [name, manifest] of [
+    ['current', real],
+    ['older', olderManifest],
+  ] as const) {
     const layoutDir = join(dir, name);
     await cp(built.report.layoutDir, layoutDir, { recursive: true });
     const identity = `${registry.host}/check/${name}:12`;

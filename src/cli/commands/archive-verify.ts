@@ -49,11 +49,15 @@ export async function verifiedArchiveFromOptions(ctx: CommandContext, command: s
     if (!NAME_RE.test(v) || v.split('/').includes('..')) throw new UsageError('BAD_OPTION', `${command}: bad ${what} ${JSON.stringify(v)}`);
   }
   const codename = stringOpt(ctx, 'codename');
-  if (codename !== undefined && !/^[a-z][a-z0-9-]{0,63}$/.test(codename)) throw new UsageError('BAD_OPTION', `${command}: bad codename ${JSON.stringify(codename.slice(0, 64))}`);
+  if (codename !== undefined && !/^[a-z][a-z0-9-]{0,63}$/.test(codename))
+    throw new UsageError('BAD_OPTION', `${command}: bad codename ${JSON.stringify(codename.slice(0, 64))}`);
   const maxAgeText = stringOpt(ctx, 'max-release-age');
   const maxReleaseAgeMs = maxAgeText === undefined ? undefined : parseDuration(maxAgeText);
   if (maxAgeText !== undefined && maxReleaseAgeMs === undefined) {
-    throw new UsageError('BAD_OPTION', `${command}: --max-release-age: expected a duration like 30d, 12h, 2w or never, got ${JSON.stringify(maxAgeText.slice(0, 40))}`);
+    throw new UsageError(
+      'BAD_OPTION',
+      `${command}: --max-release-age: expected a duration like 30d, 12h, 2w or never, got ${JSON.stringify(maxAgeText.slice(0, 40))}`,
+    );
   }
   const { mirror, securityMirror } = await resolveMirrors(stringOpt(ctx, 'mirror'), stringOpt(ctx, 'security-mirror'), command);
   const keysDir = stringOpt(ctx, 'keys-dir');
@@ -82,7 +86,10 @@ export function defaultArchiveCacheDir(env: CommandContext['env']): string {
 }
 
 async function resolveMirrors(mirror: string | undefined, securityMirror: string | undefined, command: string) {
-  for (const [flag, v] of [['--mirror', mirror], ['--security-mirror', securityMirror]] as const) {
+  for (const [flag, v] of [
+    ['--mirror', mirror],
+    ['--security-mirror', securityMirror],
+  ] as const) {
     if (v !== undefined && !/^https?:\/\/[^/\s]+/.test(v)) throw new UsageError('BAD_OPTION', `${command}: ${flag} must be an http(s) URL`);
   }
   if (mirror !== undefined) return { mirror: mirror.replace(/\/+$/, ''), securityMirror: securityMirror ?? securitySibling(mirror) };
@@ -91,7 +98,10 @@ async function resolveMirrors(mirror: string | undefined, securityMirror: string
 }
 
 function splitList(v: string): string[] {
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** What `archive verify` reports: per InRelease, its signers, date and indexes. */

@@ -174,8 +174,7 @@ whose lock should not move).`,
       throw new UsageError('BAD_OPTION', `--bootstrapper: expected debootstrap or mmdebstrap, got "${bootstrapper}"`);
     }
     const sde =
-      parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ??
-      parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
+      parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ?? parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
     const signing = await signingFromFlags(ctx);
     const push = boolOpt(ctx, 'push');
     if (push && !signing) throw new UsageError('MISSING_ARGUMENT', '--push needs --key: imgfactory never pushes an unsigned image');
@@ -207,11 +206,13 @@ whose lock should not move).`,
           } else progress.stage(e.stage, e.message);
         },
       });
-      const lockFiles = boolOpt(ctx, 'no-lock') ? [] : await writeBuildLocks(result, {
-        keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
-        hostArch: hostDebianArch(process.arch),
-        output: { bootstrapper },
-      });
+      const lockFiles = boolOpt(ctx, 'no-lock')
+        ? []
+        : await writeBuildLocks(result, {
+            keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
+            hostArch: hostDebianArch(process.arch),
+            output: { bootstrapper },
+          });
       for (const f of lockFiles) progress.info(`lock written: ${f}`);
       const lookasideDir = stringOpt(ctx, 'lookaside-dir');
       const caFile = stringOpt(ctx, 'ca-file');
@@ -251,14 +252,20 @@ whose lock should not move).`,
         }
         for (const p of s.platforms) {
           for (const l of p.layers) {
-            ctx.io.out(`  layer    ${l.digest.slice(7, 19)} ${(l.size / 1e6).toFixed(1).padStart(6)} MB${l.inherited ? ' (from parent)' : ''}  ${l.createdBy.slice(0, 70)}`);
+            ctx.io.out(
+              `  layer    ${l.digest.slice(7, 19)} ${(l.size / 1e6).toFixed(1).padStart(6)} MB${l.inherited ? ' (from parent)' : ''}  ${l.createdBy.slice(0, 70)}`,
+            );
           }
         }
       }
       return 0;
     } catch (e) {
       if (signal.aborted) {
-        throw new BuildError('BUILD_INTERRUPTED', `interrupted by ${String((signal.reason as Error)?.message ?? 'a signal')}; mounts and temporary files were cleaned up, nothing was written`, { cause: e });
+        throw new BuildError(
+          'BUILD_INTERRUPTED',
+          `interrupted by ${String((signal.reason as Error)?.message ?? 'a signal')}; mounts and temporary files were cleaned up, nothing was written`,
+          { cause: e },
+        );
       }
       throw e;
     } finally {

@@ -60,7 +60,13 @@ ${REGISTRY_OPTIONS_HELP}
     // missing recipe, never a download.
     for (const arg of ctx.positionals) {
       if (arg.startsWith('docker://')) images.push(arg.slice('docker://'.length));
-      else if (await stat(resolve(ctx.cwd, arg)).then(() => true, () => false)) local.push(arg);
+      else if (
+        await stat(resolve(ctx.cwd, arg)).then(
+          () => true,
+          () => false,
+        )
+      )
+        local.push(arg);
       else if (namesRegistryHost(arg) && !arg.endsWith('.ts')) images.push(arg);
       else local.push(arg); // reported as RECIPE_NOT_FOUND by expandRecipeArgs
     }
@@ -117,7 +123,13 @@ export function printCheck(ctx: CommandContext, results: readonly RecipeCheck[])
     if (rows.length === 0) continue;
     const header = ['CHANGE', 'WHAT', 'FROM', 'TO', 'SUITE'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-    for (const row of [header, ...rows]) ctx.io.out(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}`);
+    for (const row of [header, ...rows])
+      ctx.io.out(
+        `  ${row
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd()}`,
+      );
   }
 }
 

@@ -54,7 +54,10 @@ ${REGISTRY_OPTIONS_HELP}`,
  */
 async function withSide<T>(ctx: CommandContext, arg: string, fn: (path: string) => Promise<T>): Promise<T> {
   const source = await imageSource(arg, ctx.cwd).catch((cause: unknown) => {
-    throw new DiffError('DIFF_SOURCE_INVALID', `${arg}: no such image layout, root filesystem or tarball, and not a registry reference (host/repo:tag)`, { cause, details: { side: arg } });
+    throw new DiffError('DIFF_SOURCE_INVALID', `${arg}: no such image layout, root filesystem or tarball, and not a registry reference (host/repo:tag)`, {
+      cause,
+      details: { side: arg },
+    });
   });
   if (source.kind === 'layout') return fn(source.dir);
   const keyFiles = listOpt(ctx, 'key');

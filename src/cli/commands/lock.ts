@@ -49,7 +49,11 @@ ${UPDATE_OPTIONS_HELP}
           });
       const lockFile = lockPathFor(recipe.file);
       await writeLock(lockFile, lock);
-      written.push({ recipe: recipe.name, lockFile: displayPath(lockFile, ctx.cwd), packages: Object.values(lock.architectures).reduce((n, p) => n + p.length, 0) });
+      written.push({
+        recipe: recipe.name,
+        lockFile: displayPath(lockFile, ctx.cwd),
+        packages: Object.values(lock.architectures).reduce((n, p) => n + p.length, 0),
+      });
     }
     if (ctx.json) printJson(ctx.io, written);
     else for (const w of written) ctx.io.out(`${w.recipe}: ${w.lockFile} (${w.packages} packages)`);
