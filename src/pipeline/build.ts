@@ -272,6 +272,7 @@ async function buildOne(recipe: Recipe, parent: VerifiedParent | undefined, arch
             startedOn,
             finishedOn,
             now: now(),
+            sourceDateEpoch,
             signing: options.signing!,
           }),
         )

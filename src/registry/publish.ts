@@ -10,6 +10,8 @@ import { writeLookasideFromLayout, type WriteLookasideFromLayoutResult } from '.
 import { pushImage, type PushProgress, type PushResult } from './push.js';
 import { DEFAULT_TAG, parseReference, type ImageReference } from '../oci/reference.js';
 import type { RetryPolicy } from './retry.js';
+import { Layout } from '../oci/layout.js';
+import { checkVersionTags } from '../versions/version-guard.js';
 
 export interface PublishImageOptions {
   readonly layoutDir: string;
@@ -59,6 +61,9 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
       }),
     );
   }
+  // Version tags are write-once: refused before a single byte (or signature) is written.
+  const digest = (await Layout.open(options.layoutDir)).resolve(options.ref).digest;
+  await checkVersionTags(targets, digest, (registry) => clients.get(registry)!);
   // Signatures first: a consumer that sees the new tag can verify it at once. Stray signatures
   // for a digest whose push then failed name content nobody can fetch, so they grant nothing.
   const lookaside = options.lookasideDir

@@ -14,5 +14,7 @@ import { pushCommand } from './push.js';
 import { pullCommand } from './pull.js';
 import { registryServeCommand } from './registry-serve.js';
 import { reportCommand } from './report.js';
+import { historyCommand } from './history.js';
+import { rollbackCommand } from './rollback.js';
 
-export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand, reportCommand];
+export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand, reportCommand, historyCommand, rollbackCommand];
