@@ -271,11 +271,9 @@ export type VersionErrorCode =
   | 'VERSION_TAG_TAKEN'
   | 'VERSION_TAG_IMMUTABLE'
   | 'VERSION_NOT_FOUND'
-  | 'ROLLBACK_NOT_SIGNED_FOR_CHANNEL'
-  | 'ROLLBACK_INTERRUPTED';
+  | 'ROLLBACK_NOT_SIGNED_FOR_CHANNEL';
 export class VersionError extends ImgfactoryError<VersionErrorCode> {
   get exitStatus(): ExitStatus {
-    if (this.code === 'ROLLBACK_INTERRUPTED') return ExitStatus.interrupted;
     return this.code === 'VERSION_TAG_IMMUTABLE' || this.code === 'VERSION_NOT_FOUND' ? ExitStatus.usage : ExitStatus.verificationFailed;
   }
 }

@@ -78,7 +78,9 @@ export default defineRecipe({
 async function buildAndPublish(name: string, packages: readonly string[]): Promise<Published> {
   const dir = join(tmp, name);
   const out = join(dir, 'out');
+  // The parent, signed by the build's key, is reused (a build that signs trusts only signed parents).
   await cp(minimal.report.layoutDir, join(out, 'debian-minimal'), { recursive: true });
+  await signBuiltLayout(join(out, 'debian-minimal'), minimal, { key: ours.signing, identities: [`${registry.host}/versions/base:12`], creator: 'versions e2e', builder: { id: 'https://imgfactory.dev/builder/test', version: '0' } });
   const recipe = await writeRecipe(join(dir, 'recipe'), packages);
   const r = await runCli(
     ['build', recipe, '--out', out, '--work-dir', join(dir, 'work'), '--key', join(tmp, 'ours.secret.asc'), '--push', ...tls(), '--lookaside-dir', lookasideDir, '--json'],

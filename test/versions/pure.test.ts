@@ -112,3 +112,13 @@ describe('provenance details', () => {
     expect(code(() => provenanceDetails(new TextEncoder().encode('not json')))).toBe('PROVENANCE_INVALID');
   });
 });
+
+describe('version errors', () => {
+  it('exit 1 when the integrity rule refuses, 2 for what the user named wrongly', async () => {
+    const { VersionError } = await import('../../src/errors.js');
+    expect(new VersionError('VERSION_TAG_TAKEN', 'x').exitStatus).toBe(1);
+    expect(new VersionError('ROLLBACK_NOT_SIGNED_FOR_CHANNEL', 'x').exitStatus).toBe(1);
+    expect(new VersionError('VERSION_TAG_IMMUTABLE', 'x').exitStatus).toBe(2);
+    expect(new VersionError('VERSION_NOT_FOUND', 'x').exitStatus).toBe(2);
+  });
+});
