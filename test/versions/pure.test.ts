@@ -122,3 +122,16 @@ describe('version errors', () => {
     expect(new VersionError('VERSION_NOT_FOUND', 'x').exitStatus).toBe(2);
   });
 });
+
+describe('publish identities', () => {
+  it('sign the version tag first, then every channel tag; without a date, only the channels', async () => {
+    const { publishIdentities } = await import('../../src/pipeline/attest.js');
+    const recipe = { version: '12.0.0', publish: { repository: 'r.invalid:5000/base/x', tags: ['bookworm', '12'] } } as unknown as Parameters<typeof publishIdentities>[0];
+    expect(publishIdentities(recipe, { sourceDateEpoch: 1764633600, digest })).toEqual([
+      `r.invalid:5000/base/x:12.0.0-20251202.${digest.slice(7, 19)}`,
+      'r.invalid:5000/base/x:bookworm',
+      'r.invalid:5000/base/x:12',
+    ]);
+    expect(publishIdentities(recipe)).toEqual(['r.invalid:5000/base/x:bookworm', 'r.invalid:5000/base/x:12']);
+  });
+});

@@ -121,7 +121,8 @@ Options:
   --key <secret.asc>          sign the image and attach an SBOM and SLSA provenance (passphrase
                               from $IMGFACTORY_KEY_PASSPHRASE or --passphrase-file)
   --identity <registry/repo:tag>
-                              reference to sign (repeatable; default: the recipe's publish tags)
+                              reference to sign (repeatable; default: the recipe's publish tags
+                              plus its write-once version tag <version>-<YYYYMMDD>.<digest>)
   --sbom-format <f>           spdx (default) or cyclonedx
   --passphrase-file <file>    file holding the signing key's passphrase
   --push                      push the signed image (and parents built on the way) to the
