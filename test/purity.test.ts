@@ -23,7 +23,7 @@ const PURE = [
   'registry/challenge.ts', 'registry/protocol.ts', 'registry/retry.ts',
   'github/check-report.ts', 'github/markdown.ts', 'github/issue-plan.ts', 'github/rate-limit.ts',
   'oci/document.ts', 'oci/attachment-kinds.ts',
-  'versions/version-tag.ts', 'versions/changes.ts',
+  'versions/version-tag.ts', 'versions/changes.ts', 'versions/publish-summary.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [

@@ -11,7 +11,7 @@ import { pushImage, type PushProgress, type PushResult } from './push.js';
 import { DEFAULT_TAG, parseReference, type ImageReference } from '../oci/reference.js';
 import type { RetryPolicy } from './retry.js';
 import { Layout } from '../oci/layout.js';
-import { checkVersionTags } from '../versions/version-guard.js';
+import { checkVersionTags, type VersionTagCheck } from '../versions/version-guard.js';
 
 export interface PublishImageOptions {
   readonly layoutDir: string;
@@ -38,6 +38,8 @@ export interface PublishImageOptions {
 
 export interface PublishImageResult extends PushResult {
   readonly lookaside?: WriteLookasideFromLayoutResult;
+  /** Version tags found already holding this image, and what each channel tag named before. */
+  readonly versions: VersionTagCheck;
 }
 
 export async function publishImage(options: PublishImageOptions): Promise<PublishImageResult> {
@@ -63,7 +65,7 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
   }
   // Version tags are write-once: refused before a single byte (or signature) is written.
   const digest = (await Layout.open(options.layoutDir)).resolve(options.ref).digest;
-  await checkVersionTags(targets, digest, (registry) => clients.get(registry)!);
+  const versions = await checkVersionTags(targets, digest, (registry) => clients.get(registry)!);
   // Signatures first: a consumer that sees the new tag can verify it at once. Stray signatures
   // for a digest whose push then failed name content nobody can fetch, so they grant nothing.
   const lookaside = options.lookasideDir
@@ -78,5 +80,5 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  return { ...result, ...(lookaside ? { lookaside } : {}) };
+  return { ...result, ...(lookaside ? { lookaside } : {}), versions };
 }

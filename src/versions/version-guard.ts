@@ -15,6 +15,8 @@ export interface VersionTagCheck {
   readonly alreadyPublished: readonly string[];
   /** Version tags that do not exist yet. */
   readonly fresh: readonly string[];
+  /** What each channel tag of the publish named before it (absent: it did not exist): the rollback target. */
+  readonly channelsBefore: Readonly<Record<string, Digest>>;
 }
 
 export async function checkVersionTags(
@@ -24,10 +26,15 @@ export async function checkVersionTags(
 ): Promise<VersionTagCheck> {
   const alreadyPublished: string[] = [];
   const fresh: string[] = [];
+  const channelsBefore: Record<string, Digest> = {};
   for (const t of targets) {
-    if (t.tag === undefined || !isVersionTag(t.tag)) continue;
+    if (t.tag === undefined) continue;
     const name = referenceString(withTag(t, t.tag));
     const existing = await clientFor(t.registry).findManifest(t.repository, t.tag);
+    if (!isVersionTag(t.tag)) {
+      if (existing) channelsBefore[name] = existing.digest;
+      continue;
+    }
     if (existing === undefined) fresh.push(name);
     else if (existing.digest === digest) alreadyPublished.push(name);
     else {
@@ -36,5 +43,5 @@ export async function checkVersionTags(
       });
     }
   }
-  return { alreadyPublished, fresh };
+  return { alreadyPublished, fresh, channelsBefore };
 }

@@ -44,6 +44,8 @@ const json = (stdout: string) => JSON.parse(stdout) as Record<string, unknown> &
 
 interface Published {
   readonly digest: Digest;
+  /** From the build's --json summary (what CI hands to `imgfactory report`). */
+  readonly summary: { readonly versionTag?: string; readonly rollback?: string };
   readonly versionTag: string;
   readonly layoutDir: string;
 }
@@ -87,7 +89,7 @@ async function buildAndPublish(name: string, packages: readonly string[]): Promi
     { env: cliEnv() },
   );
   expect(r.status, r.stderr).toBe(0);
-  const summary = JSON.parse(r.stdout) as { digest: Digest; layout: string; pushed: { name: string; targets: string[] }[] };
+  const summary = JSON.parse(r.stdout) as { digest: Digest; layout: string; versionTag?: string; rollback?: string; pushed: { name: string; targets: string[] }[] };
   const targets = summary.pushed.find((p) => p.name === 'versions-app')!.targets;
   // The version tag first (write-once), then the channel: both signed at build time.
   expect(targets).toHaveLength(2);
@@ -96,7 +98,8 @@ async function buildAndPublish(name: string, packages: readonly string[]): Promi
   expect(isVersionTag(versionTag)).toBe(true);
   expect(versionTag).toMatch(/^1\.0\.0-\d{8}\.[0-9a-f]{12}$/);
   expect(summary.digest.slice(7, 19)).toBe(versionTag.slice(-12));
-  return { digest: summary.digest, versionTag, layoutDir: summary.layout };
+  expect(summary.versionTag).toBe(versionTag);
+  return { digest: summary.digest, versionTag, layoutDir: summary.layout, summary };
 }
 
 async function tagDigest(tag: string): Promise<Digest | undefined> {
@@ -148,6 +151,9 @@ describe('versions, history and rollback', () => {
     expect(await tagDigest(v1.versionTag)).toBe(v1.digest);
     expect(await tagDigest(v2.versionTag)).toBe(v2.digest);
     expect(await tagDigest('stable')).toBe(v2.digest);
+    // The build printed the command that undoes its channel move (for the job summary).
+    expect(v1.summary.rollback).toBeUndefined();
+    expect(v2.summary.rollback).toBe(`imgfactory rollback ${repo}:stable --to ${v1.digest} --key <public.asc>`);
   });
 
   it('history lists both versions, newest first, with the package change and where the channel points', async () => {

@@ -135,3 +135,19 @@ describe('publish identities', () => {
     expect(publishIdentities(recipe)).toEqual(['r.invalid:5000/base/x:bookworm', 'r.invalid:5000/base/x:12']);
   });
 });
+
+describe('what a publish reports', () => {
+  it('names the version tag and the command that returns the first channel that moved', async () => {
+    const { publishedVersion } = await import('../../src/versions/publish-summary.js');
+    const before = sha256Digest('before');
+    const repo = 'r.invalid:5000/base/x';
+    const tagged = [`${repo}:12.0.0-20251202.${digest.slice(7, 19)}`, `${repo}:bookworm`, `${repo}:12`];
+    expect(publishedVersion(tagged, { [`${repo}:bookworm`]: digest, [`${repo}:12`]: before }, digest)).toEqual({
+      versionTag: `12.0.0-20251202.${digest.slice(7, 19)}`,
+      rollback: `imgfactory rollback ${repo}:12 --to ${before} --key <public.asc>`,
+    });
+    // First publish (no channel existed) or nothing moved: nothing to roll back to.
+    expect(publishedVersion(tagged, {}, digest)).toEqual({ versionTag: `12.0.0-20251202.${digest.slice(7, 19)}` });
+    expect(publishedVersion([`${repo}:12`], { [`${repo}:12`]: digest }, digest)).toEqual({});
+  });
+});

@@ -13,6 +13,7 @@ import { imgfactoryVersion } from '../../version.js';
 import { signingKeyFromFile } from './key-flags.js';
 import { signatureCreator } from './sign.js';
 import { createProgress } from '../progress.js';
+import { publishedVersion } from '../../versions/publish-summary.js';
 
 export function archiveCacheDir(env: CommandContext['env']): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'imgfactory', 'archive');
@@ -213,6 +214,8 @@ Options:
         : [];
       const s = {
         ...buildSummary(result),
+        // The target's version tag and rollback command, for CI (scheduled.yml's report fragment).
+        ...(published.length > 0 ? publishedVersion(published.at(-1)!.result.tagged, published.at(-1)!.result.versions.channelsBefore, published.at(-1)!.result.manifestDigest) : {}),
         pushed: published.map((p) => ({
           name: p.name,
           targets: p.targets,
@@ -231,6 +234,8 @@ Options:
         for (const p of s.pushed) {
           ctx.io.out(`  pushed   ${p.targets.join(', ')} (${p.blobsUploaded} blobs uploaded, ${p.blobsMounted} mounted, ${p.blobsSkipped} already there)`);
         }
+        if (s.versionTag) ctx.io.out(`  version  ${s.versionTag} (write-once)`);
+        if (s.rollback) ctx.io.out(`  undo     ${s.rollback}`);
         for (const p of s.platforms) {
           for (const l of p.layers) {
             ctx.io.out(`  layer    ${l.digest.slice(7, 19)} ${(l.size / 1e6).toFixed(1).padStart(6)} MB${l.inherited ? ' (from parent)' : ''}  ${l.createdBy.slice(0, 70)}`);
