@@ -5,8 +5,8 @@
 //   sudo node bench/run.mjs [--only build|layer|push] [--out bench/results]
 //
 // Needs root (debootstrap), a built dist/ (`npm run build`) and the host's apt mirror.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,21 +34,38 @@ const lines = [];
 if (!only || only === 'build') {
   // Reference: plain debootstrap minbase into a fresh directory, same mirror.
   const ref = timed(['debootstrap', '--variant=minbase', 'bookworm', join(work, 'plain'), mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
-  const du = Number(execFileSync('du', ['-sb', '--exclude=./var/cache/apt/archives', '.'], { cwd: join(work, 'plain') }).toString().split('\t')[0]);
+  const du = Number(
+    execFileSync('du', ['-sb', '--exclude=./var/cache/apt/archives', '.'], { cwd: join(work, 'plain') })
+      .toString()
+      .split('\t')[0],
+  );
   results.debootstrap = { seconds: ref.seconds, unpackedBytes: du };
   lines.push(`| plain \`debootstrap --variant=minbase bookworm\` (reference) | ${ref.seconds.toFixed(1)} s | – | ${mb(du)} MB |`);
   const out = join(work, 'out');
   results.builds = {};
   for (const recipe of ['debian-minimal', 'python3', 'static']) {
-    const r = timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes', `${recipe}.ts`), '--out', out, '--work-dir', join(work, 'w'), '--json'], { env: process.env });
+    const r = timed(
+      ['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes', `${recipe}.ts`), '--out', out, '--work-dir', join(work, 'w'), '--json'],
+      { env: process.env },
+    );
     const s = JSON.parse(r.stdout);
     const layers = s.platforms[0].layers;
     const own = layers.filter((l) => !l.inherited);
     const compressed = layers.reduce((a, l) => a + l.size, 0);
     const unpacked = layers.reduce((a, l) => a + l.uncompressedSize, 0);
-    results.builds[recipe] = { seconds: r.seconds, digest: s.digest, compressed, unpacked, ownLayers: own.length, ownCompressed: own.reduce((a, l) => a + l.size, 0), stages: s.stages };
+    results.builds[recipe] = {
+      seconds: r.seconds,
+      digest: s.digest,
+      compressed,
+      unpacked,
+      ownLayers: own.length,
+      ownCompressed: own.reduce((a, l) => a + l.size, 0),
+      stages: s.stages,
+    };
     const ratio = recipe === 'debian-minimal' ? ` (${(r.seconds / ref.seconds).toFixed(2)}× debootstrap)` : '';
-    lines.push(`| \`imgfactory build recipes/${recipe}.ts\` | ${r.seconds.toFixed(1)} s${ratio} | ${mb(compressed)} MB${own.length < layers.length ? ` (own layers ${mb(results.builds[recipe].ownCompressed)} MB)` : ''} | ${mb(unpacked)} MB |`);
+    lines.push(
+      `| \`imgfactory build recipes/${recipe}.ts\` | ${r.seconds.toFixed(1)} s${ratio} | ${mb(compressed)} MB${own.length < layers.length ? ` (own layers ${mb(results.builds[recipe].ownCompressed)} MB)` : ''} | ${mb(unpacked)} MB |`,
+    );
   }
 }
 
@@ -63,10 +80,16 @@ if (!only || only === 'layer') {
     const info = await l.packLayer({ root: ${JSON.stringify(tree)}, snapshot: snap, sourceDateEpoch: 1700000000, outFile: ${JSON.stringify(join(work, 'layer.tar.gz'))} });
     console.log(JSON.stringify({ packSeconds: (performance.now() - t0) / 1000, size: info.size, uncompressed: info.uncompressedSize, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
   const mine = JSON.parse(timed(['node', '--input-type=module', '-e', script]).stdout);
-  const tarRef = timed(['sh', '-c', `tar --sort=name --numeric-owner --mtime=@1700000000 --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* --exclude=./run/* --exclude=./tmp/* --exclude=./var/cache/apt/archives -C ${tree} -cf - . | gzip -n -6 > ${join(work, 'ref.tar.gz')}`]);
+  const tarRef = timed([
+    'sh',
+    '-c',
+    `tar --sort=name --numeric-owner --mtime=@1700000000 --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* --exclude=./run/* --exclude=./tmp/* --exclude=./var/cache/apt/archives -C ${tree} -cf - . | gzip -n -6 > ${join(work, 'ref.tar.gz')}`,
+  ]);
   const refSize = Number(execFileSync('stat', ['-c', '%s', join(work, 'ref.tar.gz')]).toString());
   results.layer = { packLayer: mine, tarGzip: { seconds: tarRef.seconds, size: refSize } };
-  lines.push(`| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(mine.packSeconds / tarRef.seconds).toFixed(2)}× tar\\|gzip) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`);
+  lines.push(
+    `| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(mine.packSeconds / tarRef.seconds).toFixed(2)}× tar\\|gzip) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`,
+  );
   lines.push(`| \`tar --sort=name \\| gzip -n -6\` (reference) | ${tarRef.seconds.toFixed(1)} s | ${mb(refSize)} MB | – |`);
 }
 
@@ -74,7 +97,10 @@ if (!only || only === 'push') {
   // publishImage against `skopeo copy oci: docker://` into the same local docker-registry,
   // each into a fresh repository, plain HTTP on loopback; the image is a debian-minimal build.
   const out = join(work, 'out');
-  if (!results.builds) timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes/debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w')], { env: process.env });
+  if (!results.builds)
+    timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes/debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w')], {
+      env: process.env,
+    });
   const layoutDir = join(out, 'debian-minimal');
   const { startLocalRegistry, publishImage } = await import(join(repo, 'dist/registry/index.js'));
   // A fresh registry for every push, so neither side can skip or mount blobs it saw before.
@@ -93,12 +119,16 @@ if (!only || only === 'push') {
       const r = await publishImage({ layoutDir, ref: '12.0.0', targets: [`${host}/bench/debian-minimal:12`], env: {}, insecure: true });
       return { seconds: (performance.now() - t0) / 1000, bytes: r.bytesUploaded, blobs: r.blobsUploaded };
     });
-    const sk = await fresh(async (host) => timed(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:12.0.0`, `docker://${host}/bench/debian-minimal:12`]));
+    const sk = await fresh(async (host) =>
+      timed(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:12.0.0`, `docker://${host}/bench/debian-minimal:12`]),
+    );
     runs.push({ ours: mine.seconds, skopeo: sk.seconds, bytes: mine.bytes, blobs: mine.blobs });
   }
   const med = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[1];
   results.push = { runs };
-  lines.push(`| \`imgfactory push\` debian-minimal to an empty local registry (median of 3) | ${med('ours').toFixed(2)} s (${(med('ours') / med('skopeo')).toFixed(2)}× skopeo) | ${mb(runs[0].bytes)} MB in ${runs[0].blobs} blobs | plain HTTP on loopback |`);
+  lines.push(
+    `| \`imgfactory push\` debian-minimal to an empty local registry (median of 3) | ${med('ours').toFixed(2)} s (${(med('ours') / med('skopeo')).toFixed(2)}× skopeo) | ${mb(runs[0].bytes)} MB in ${runs[0].blobs} blobs | plain HTTP on loopback |`,
+  );
   lines.push(`| \`skopeo copy oci: docker://\` to an empty local registry (reference, median of 3) | ${med('skopeo').toFixed(2)} s | – | – |`);
 }
 

@@ -59,7 +59,14 @@ export interface AttestInput {
 
 export async function signAndAttest(input: AttestInput): Promise<{ identities: string[]; signer: string }> {
   const s = input.signing;
-  const identities = [...(s.identities && s.identities.length > 0 ? s.identities : publishIdentities(input.recipe, input.sourceDateEpoch === undefined ? undefined : { sourceDateEpoch: input.sourceDateEpoch, digest: input.image.digest }))];
+  const identities = [
+    ...(s.identities && s.identities.length > 0
+      ? s.identities
+      : publishIdentities(
+          input.recipe,
+          input.sourceDateEpoch === undefined ? undefined : { sourceDateEpoch: input.sourceDateEpoch, digest: input.image.digest },
+        )),
+  ];
   if (identities.length === 0) {
     throw new SignError('IDENTITY_INVALID', `${input.recipe.name}: a key was given but nothing names the image: add --identity or publish: to the recipe`);
   }

@@ -41,7 +41,8 @@ export interface VersionChanges {
   readonly securityUpdates: number;
 }
 
-const asRecord = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const asRecord = (v: unknown): Record<string, unknown> | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 /** The parts of a (verified) in-toto statement that history reports. */
 export function provenanceDetails(payload: Uint8Array): ProvenanceDetails {
@@ -97,7 +98,13 @@ export function packageChanges(previous: readonly VersionPackage[], current: rea
     if (a && !b) out.push({ name, kind: 'removed', from: a.version, security: false });
     else if (!a && b) out.push({ name, kind: 'added', to: b.version, security: b.security });
     else if (a && b && a.version !== b.version) {
-      out.push({ name, kind: compareDebianVersions(b.version, a.version) > 0 ? 'upgraded' : 'downgraded', from: a.version, to: b.version, security: b.security });
+      out.push({
+        name,
+        kind: compareDebianVersions(b.version, a.version) > 0 ? 'upgraded' : 'downgraded',
+        from: a.version,
+        to: b.version,
+        security: b.security,
+      });
     }
   }
   return out;

@@ -68,9 +68,13 @@ export async function rollbackChannel(options: RollbackOptions): Promise<Rollbac
   // Pin the target to a digest first: every later step judges and moves that exact manifest.
   const target = await client.findManifest(repository, options.to);
   if (!target || (!isDigest(options.to) && tagKind(options.to) !== 'version')) {
-    throw new VersionError('VERSION_NOT_FOUND', `${registry}/${repository}: no version ${options.to} (give a version tag from \`imgfactory history\` or a digest)`, {
-      details: { repository: `${registry}/${repository}`, to: options.to },
-    });
+    throw new VersionError(
+      'VERSION_NOT_FOUND',
+      `${registry}/${repository}: no version ${options.to} (give a version tag from \`imgfactory history\` or a digest)`,
+      {
+        details: { repository: `${registry}/${repository}`, to: options.to },
+      },
+    );
   }
   const byDigest = withDigest(channel, target.digest);
 
@@ -140,11 +144,19 @@ async function addChannelSignature(
     : [];
 
   const empty = new TextEncoder().encode('{}');
-  const layer = { mediaType: MediaType.simpleSigningLayer, digest: sha256Digest(signature), size: signature.byteLength, annotations: { [SIGNATURE_IDENTITY]: identity } };
+  const layer = {
+    mediaType: MediaType.simpleSigningLayer,
+    digest: sha256Digest(signature),
+    size: signature.byteLength,
+    annotations: { [SIGNATURE_IDENTITY]: identity },
+  };
   const manifest = attachmentManifest({ mediaType: target.mediaType, digest: target.digest, size: target.bytes.byteLength }, MediaType.simpleSigning, [layer]);
   const manifestBytes = canonicalJson(manifest);
   const manifestDigest = sha256Digest(manifestBytes);
-  for (const [bytes, digest] of [[empty, EMPTY_CONFIG.digest], [signature, layer.digest]] as const) {
+  for (const [bytes, digest] of [
+    [empty, EMPTY_CONFIG.digest],
+    [signature, layer.digest],
+  ] as const) {
     if (!(await client.hasBlob(repository, digest))) await client.uploadBlob(repository, { bytes }, digest, bytes.byteLength);
   }
   await client.putManifest(repository, manifestDigest, manifestBytes, MediaType.imageManifest);

@@ -38,9 +38,13 @@ export async function checkVersionTags(
     if (existing === undefined) fresh.push(name);
     else if (existing.digest === digest) alreadyPublished.push(name);
     else {
-      throw new VersionError('VERSION_TAG_TAKEN', `${name} is a version tag and already names ${existing.digest}; versions never move (publish ${digest} under a new version)`, {
-        details: { reference: name, existing: existing.digest, refused: digest },
-      });
+      throw new VersionError(
+        'VERSION_TAG_TAKEN',
+        `${name} is a version tag and already names ${existing.digest}; versions never move (publish ${digest} under a new version)`,
+        {
+          details: { reference: name, existing: existing.digest, refused: digest },
+        },
+      );
     }
   }
   return { alreadyPublished, fresh, channelsBefore };

@@ -18,7 +18,8 @@ const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
 
 /** The UTC day of a SOURCE_DATE_EPOCH as YYYYMMDD. */
 export function versionDay(sourceDateEpoch: number): string {
-  if (!Number.isInteger(sourceDateEpoch) || sourceDateEpoch < 0) throw new RangeError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got ${sourceDateEpoch}`);
+  if (!Number.isInteger(sourceDateEpoch) || sourceDateEpoch < 0)
+    throw new RangeError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got ${sourceDateEpoch}`);
   return new Date(sourceDateEpoch * 1000).toISOString().slice(0, 10).replaceAll('-', '');
 }
 

@@ -82,14 +82,39 @@ async function buildAndPublish(name: string, packages: readonly string[]): Promi
   const out = join(dir, 'out');
   // The parent, signed by the build's key, is reused (a build that signs trusts only signed parents).
   await cp(minimal.report.layoutDir, join(out, 'debian-minimal'), { recursive: true });
-  await signBuiltLayout(join(out, 'debian-minimal'), minimal, { key: ours.signing, identities: [`${registry.host}/versions/base:12`], creator: 'versions e2e', builder: { id: 'https://imgfactory.dev/builder/test', version: '0' } });
+  await signBuiltLayout(join(out, 'debian-minimal'), minimal, {
+    key: ours.signing,
+    identities: [`${registry.host}/versions/base:12`],
+    creator: 'versions e2e',
+    builder: { id: 'https://imgfactory.dev/builder/test', version: '0' },
+  });
   const recipe = await writeRecipe(join(dir, 'recipe'), packages);
   const r = await runCli(
-    ['build', recipe, '--out', out, '--work-dir', join(dir, 'work'), '--key', join(tmp, 'ours.secret.asc'), '--push', ...tls(), '--lookaside-dir', lookasideDir, '--json'],
+    [
+      'build',
+      recipe,
+      '--out',
+      out,
+      '--work-dir',
+      join(dir, 'work'),
+      '--key',
+      join(tmp, 'ours.secret.asc'),
+      '--push',
+      ...tls(),
+      '--lookaside-dir',
+      lookasideDir,
+      '--json',
+    ],
     { env: cliEnv() },
   );
   expect(r.status, r.stderr).toBe(0);
-  const summary = JSON.parse(r.stdout) as { digest: Digest; layout: string; versionTag?: string; rollback?: string; pushed: { name: string; targets: string[] }[] };
+  const summary = JSON.parse(r.stdout) as {
+    digest: Digest;
+    layout: string;
+    versionTag?: string;
+    rollback?: string;
+    pushed: { name: string; targets: string[] }[];
+  };
   const targets = summary.pushed.find((p) => p.name === 'versions-app')!.targets;
   // The version tag first (write-once), then the channel: both signed at build time.
   expect(targets).toHaveLength(2);
@@ -107,13 +132,11 @@ async function tagDigest(tag: string): Promise<Digest | undefined> {
 }
 
 function podmanPullDigest(ref: string) {
-  return podman
-    .run(['pull', '-q', '--cert-dir', registry.certDir!, '--creds', `${USER}:${PASSWORD}`, ref], { reject: false })
-    .then(async (pull) => {
-      if (pull.exitCode !== 0) return { ok: false as const, stderr: pull.stderr };
-      const inspect = await podman.run(['image', 'inspect', '--format', '{{.Digest}}', ref]);
-      return { ok: true as const, digest: inspect.stdout.trim() };
-    });
+  return podman.run(['pull', '-q', '--cert-dir', registry.certDir!, '--creds', `${USER}:${PASSWORD}`, ref], { reject: false }).then(async (pull) => {
+    if (pull.exitCode !== 0) return { ok: false as const, stderr: pull.stderr };
+    const inspect = await podman.run(['image', 'inspect', '--format', '{{.Digest}}', ref]);
+    return { ok: true as const, digest: inspect.stdout.trim() };
+  });
 }
 
 let v1: Published;
@@ -135,7 +158,17 @@ beforeAll(async () => {
   await writeFile(join(tmp, 'ours.secret.asc'), ours.privateKeyArmored);
   podman = await isolatedPodman(join(tmp, 'podman'));
   const consumerHome = join(tmp, 'consumer');
-  const policy = await runCli(['policy', '--key', pub(), '--registry', registry.host, '--lookaside', server.url, '--out', join(consumerHome, '.config/containers')]);
+  const policy = await runCli([
+    'policy',
+    '--key',
+    pub(),
+    '--registry',
+    registry.host,
+    '--lookaside',
+    server.url,
+    '--out',
+    join(consumerHome, '.config/containers'),
+  ]);
   expect(policy.status, policy.stderr).toBe(0);
   podman.env.HOME = consumerHome;
 
@@ -160,7 +193,14 @@ describe('versions, history and rollback', () => {
     const r = await runCli(['history', repo, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
     expect(r.status, r.stderr).toBe(0);
     const h = json(r.stdout) as unknown as {
-      versions: { tag: string; digest: string; verified: boolean; packages: number; channels: string[]; changes?: { from: string; recipeChanged: boolean; packages: { name: string; kind: string }[] } }[];
+      versions: {
+        tag: string;
+        digest: string;
+        verified: boolean;
+        packages: number;
+        channels: string[];
+        changes?: { from: string; recipeChanged: boolean; packages: { name: string; kind: string }[] };
+      }[];
       channels: Record<string, string>;
     };
     expect(h.versions.map((v) => v.tag)).toEqual([v2.versionTag, v1.versionTag]);
@@ -193,32 +233,36 @@ describe('versions, history and rollback', () => {
     expect(await tagDigest(v1.versionTag)).toBe(v1.digest);
   });
 
-  it('rollback to v1: podman with the generated policy pulls the channel and gets v1; imgfactory pull verifies it', async () => {
-    const before = await podmanPullDigest(`${repo}:stable`);
-    expect(before).toEqual({ ok: true, digest: v2.digest });
-    const r = await runCli(['rollback', `${repo}:stable`, '--to', v1.versionTag, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
-    expect(r.status, r.stderr).toBe(0);
-    expect(json(r.stdout)).toMatchObject({ channel: `${repo}:stable`, digest: v1.digest, previous: v2.digest, moved: true, signed: false });
-    expect(await tagDigest('stable')).toBe(v1.digest);
-    // Only the channel moved.
-    expect(await tagDigest(v1.versionTag)).toBe(v1.digest);
-    expect(await tagDigest(v2.versionTag)).toBe(v2.digest);
-    expect(await podmanPullDigest(`${repo}:stable`)).toEqual({ ok: true, digest: v1.digest });
-    const pulled = await runCli(['pull', `${repo}:stable`, '--key', pub(), ...tls(), '--out', join(tmp, 'pulled-stable'), '--json'], { env: cliEnv() });
-    expect(pulled.status, pulled.stderr).toBe(0);
-    expect(json(pulled.stdout).manifestDigest).toBe(v1.digest);
-    // history shows where the channel points now.
-    const h = await runCli(['history', repo, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
-    const versions = (json(h.stdout) as unknown as { versions: { tag: string; channels: string[] }[] }).versions;
-    expect(versions.map((v) => [v.tag, v.channels])).toEqual([
-      [v2.versionTag, []],
-      [v1.versionTag, ['stable']],
-    ]);
-    // Rolling back to where the channel already is moves nothing.
-    const again = await runCli(['rollback', `${repo}:stable`, '--to', v1.digest, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
-    expect(again.status, again.stderr).toBe(0);
-    expect(json(again.stdout)).toMatchObject({ moved: false, digest: v1.digest });
-  }, 15 * 60_000);
+  it(
+    'rollback to v1: podman with the generated policy pulls the channel and gets v1; imgfactory pull verifies it',
+    async () => {
+      const before = await podmanPullDigest(`${repo}:stable`);
+      expect(before).toEqual({ ok: true, digest: v2.digest });
+      const r = await runCli(['rollback', `${repo}:stable`, '--to', v1.versionTag, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
+      expect(r.status, r.stderr).toBe(0);
+      expect(json(r.stdout)).toMatchObject({ channel: `${repo}:stable`, digest: v1.digest, previous: v2.digest, moved: true, signed: false });
+      expect(await tagDigest('stable')).toBe(v1.digest);
+      // Only the channel moved.
+      expect(await tagDigest(v1.versionTag)).toBe(v1.digest);
+      expect(await tagDigest(v2.versionTag)).toBe(v2.digest);
+      expect(await podmanPullDigest(`${repo}:stable`)).toEqual({ ok: true, digest: v1.digest });
+      const pulled = await runCli(['pull', `${repo}:stable`, '--key', pub(), ...tls(), '--out', join(tmp, 'pulled-stable'), '--json'], { env: cliEnv() });
+      expect(pulled.status, pulled.stderr).toBe(0);
+      expect(json(pulled.stdout).manifestDigest).toBe(v1.digest);
+      // history shows where the channel points now.
+      const h = await runCli(['history', repo, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
+      const versions = (json(h.stdout) as unknown as { versions: { tag: string; channels: string[] }[] }).versions;
+      expect(versions.map((v) => [v.tag, v.channels])).toEqual([
+        [v2.versionTag, []],
+        [v1.versionTag, ['stable']],
+      ]);
+      // Rolling back to where the channel already is moves nothing.
+      const again = await runCli(['rollback', `${repo}:stable`, '--to', v1.digest, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
+      expect(again.status, again.stderr).toBe(0);
+      expect(json(again.stdout)).toMatchObject({ moved: false, digest: v1.digest });
+    },
+    15 * 60_000,
+  );
 
   it('a target signed by another key than the trusted one is refused; nothing moves', async () => {
     const r = await runCli(['rollback', `${repo}:stable`, '--to', v2.versionTag, '--key', pub('theirs'), ...tls(), '--json'], { env: cliEnv() });
@@ -237,28 +281,50 @@ describe('versions, history and rollback', () => {
     expect(await tagDigest(v1.versionTag)).toBe(v1.digest);
   });
 
-  it('a target never signed for the channel needs --sign-key; with it, the signature is added and consumers follow', async () => {
-    // debian-minimal signed by our key for a version tag of this repository only.
-    const dir = join(tmp, 'minimal-version');
-    await cp(minimal.report.layoutDir, dir, { recursive: true });
-    const tag = `12.0.0-20000101.${minimal.report.manifestDigest.slice(7, 19)}`;
-    await signBuiltLayout(dir, minimal, { key: ours.signing, identities: [`${repo}:${tag}`], creator: 'versions e2e', builder: { id: 'https://imgfactory.dev/builder/test', version: '0' } });
-    const pushed = await runCli(['push', dir, `${repo}:${tag}`, ...tls(), '--lookaside-dir', lookasideDir], { env: cliEnv() });
-    expect(pushed.status, pushed.stderr).toBe(0);
-    const refused = await runCli(['rollback', `${repo}:stable`, '--to', tag, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
-    expect(refused.status).toBe(1);
-    expect(json(refused.stdout).code).toBe('ROLLBACK_NOT_SIGNED_FOR_CHANNEL');
-    expect(await tagDigest('stable')).toBe(v1.digest);
-    const signed = await runCli(
-      ['rollback', `${repo}:stable`, '--to', tag, '--key', pub(), '--sign-key', join(tmp, 'ours.secret.asc'), '--lookaside-dir', lookasideDir, ...tls(), '--json'],
-      { env: cliEnv() },
-    );
-    expect(signed.status, signed.stderr).toBe(0);
-    expect(json(signed.stdout)).toMatchObject({ digest: minimal.report.manifestDigest, moved: true, signed: true });
-    expect(await podmanPullDigest(`${repo}:stable`)).toEqual({ ok: true, digest: minimal.report.manifestDigest });
-    const verified = await runCli(['verify', `${repo}:stable`, '--key', pub(), ...tls()], { env: cliEnv() });
-    expect(verified.status, verified.stderr).toBe(0);
-  }, 15 * 60_000);
+  it(
+    'a target never signed for the channel needs --sign-key; with it, the signature is added and consumers follow',
+    async () => {
+      // debian-minimal signed by our key for a version tag of this repository only.
+      const dir = join(tmp, 'minimal-version');
+      await cp(minimal.report.layoutDir, dir, { recursive: true });
+      const tag = `12.0.0-20000101.${minimal.report.manifestDigest.slice(7, 19)}`;
+      await signBuiltLayout(dir, minimal, {
+        key: ours.signing,
+        identities: [`${repo}:${tag}`],
+        creator: 'versions e2e',
+        builder: { id: 'https://imgfactory.dev/builder/test', version: '0' },
+      });
+      const pushed = await runCli(['push', dir, `${repo}:${tag}`, ...tls(), '--lookaside-dir', lookasideDir], { env: cliEnv() });
+      expect(pushed.status, pushed.stderr).toBe(0);
+      const refused = await runCli(['rollback', `${repo}:stable`, '--to', tag, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
+      expect(refused.status).toBe(1);
+      expect(json(refused.stdout).code).toBe('ROLLBACK_NOT_SIGNED_FOR_CHANNEL');
+      expect(await tagDigest('stable')).toBe(v1.digest);
+      const signed = await runCli(
+        [
+          'rollback',
+          `${repo}:stable`,
+          '--to',
+          tag,
+          '--key',
+          pub(),
+          '--sign-key',
+          join(tmp, 'ours.secret.asc'),
+          '--lookaside-dir',
+          lookasideDir,
+          ...tls(),
+          '--json',
+        ],
+        { env: cliEnv() },
+      );
+      expect(signed.status, signed.stderr).toBe(0);
+      expect(json(signed.stdout)).toMatchObject({ digest: minimal.report.manifestDigest, moved: true, signed: true });
+      expect(await podmanPullDigest(`${repo}:stable`)).toEqual({ ok: true, digest: minimal.report.manifestDigest });
+      const verified = await runCli(['verify', `${repo}:stable`, '--key', pub(), ...tls()], { env: cliEnv() });
+      expect(verified.status, verified.stderr).toBe(0);
+    },
+    15 * 60_000,
+  );
 
   it('a target whose provenance has a flipped byte (on the registry disk) is refused; nothing moves; history flags it', async () => {
     const layout = await Layout.open(v2.layoutDir);
@@ -277,7 +343,9 @@ describe('versions, history and rollback', () => {
     expect(await tagDigest('stable')).toBe(before);
     const h = await runCli(['history', repo, '--key', pub(), ...tls(), '--json'], { env: cliEnv() });
     expect(h.status).toBe(1);
-    const entry = (json(h.stdout) as unknown as { versions: { tag: string; verified: boolean; error?: { code: string } }[] }).versions.find((v) => v.tag === v2.versionTag)!;
+    const entry = (json(h.stdout) as unknown as { versions: { tag: string; verified: boolean; error?: { code: string } }[] }).versions.find(
+      (v) => v.tag === v2.versionTag,
+    )!;
     expect(entry).toMatchObject({ verified: false, error: { code: 'PROVENANCE_MISSING' } });
   });
 });

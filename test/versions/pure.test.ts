@@ -63,7 +63,11 @@ describe('package changes', () => {
     const c = versionChanges({ recipeSha256: 'a', packages: [pkg('x', '1')] }, { recipeSha256: 'b', packages: [pkg('x', '2', true), pkg('y', '1', true)] });
     expect(c.recipeChanged).toBe(true);
     expect(c.securityUpdates).toBe(2);
-    expect(versionChanges({ recipeSha256: 'a', packages: [] }, { recipeSha256: 'a', packages: [] })).toEqual({ recipeChanged: false, packages: [], securityUpdates: 0 });
+    expect(versionChanges({ recipeSha256: 'a', packages: [] }, { recipeSha256: 'a', packages: [] })).toEqual({
+      recipeChanged: false,
+      packages: [],
+      securityUpdates: 0,
+    });
   });
 });
 
@@ -71,7 +75,10 @@ describe('provenance details', () => {
   const statement = (params: Record<string, unknown>, deps: unknown[]) =>
     new TextEncoder().encode(
       JSON.stringify({
-        predicate: { buildDefinition: { externalParameters: params, resolvedDependencies: deps }, runDetails: { metadata: { finishedOn: '2025-12-02T00:00:00Z' } } },
+        predicate: {
+          buildDefinition: { externalParameters: params, resolvedDependencies: deps },
+          runDetails: { metadata: { finishedOn: '2025-12-02T00:00:00Z' } },
+        },
       }),
     );
   it('reads the recipe, the security mirror and each .deb URI; flags packages from the security mirror', () => {
@@ -126,7 +133,9 @@ describe('version errors', () => {
 describe('publish identities', () => {
   it('sign the version tag first, then every channel tag; without a date, only the channels', async () => {
     const { publishIdentities } = await import('../../src/pipeline/attest.js');
-    const recipe = { version: '12.0.0', publish: { repository: 'r.invalid:5000/base/x', tags: ['bookworm', '12'] } } as unknown as Parameters<typeof publishIdentities>[0];
+    const recipe = { version: '12.0.0', publish: { repository: 'r.invalid:5000/base/x', tags: ['bookworm', '12'] } } as unknown as Parameters<
+      typeof publishIdentities
+    >[0];
     expect(publishIdentities(recipe, { sourceDateEpoch: 1764633600, digest })).toEqual([
       `r.invalid:5000/base/x:12.0.0-20251202.${digest.slice(7, 19)}`,
       'r.invalid:5000/base/x:bookworm',

@@ -12,7 +12,12 @@ function changeLine(e: HistoryEntry): string[] {
   const c = e.changes;
   const lines = [`    since ${c.from}: ${c.packages.length} package change(s), ${c.securityUpdates} security${c.recipeChanged ? ', recipe changed' : ''}`];
   for (const p of c.packages) {
-    const what = p.kind === 'added' ? `+ ${p.name} ${p.to}` : p.kind === 'removed' ? `- ${p.name} ${p.from}` : `  ${p.name} ${p.from} -> ${p.to}${p.kind === 'downgraded' ? ' (downgrade)' : ''}`;
+    const what =
+      p.kind === 'added'
+        ? `+ ${p.name} ${p.to}`
+        : p.kind === 'removed'
+          ? `- ${p.name} ${p.from}`
+          : `  ${p.name} ${p.from} -> ${p.to}${p.kind === 'downgraded' ? ' (downgrade)' : ''}`;
     lines.push(`      ${what}${p.security ? ' [security]' : ''}`);
   }
   return lines;

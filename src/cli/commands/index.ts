@@ -17,4 +17,21 @@ import { reportCommand } from './report.js';
 import { historyCommand } from './history.js';
 import { rollbackCommand } from './rollback.js';
 
-export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand, reportCommand, historyCommand, rollbackCommand];
+export const commands: readonly Command[] = [
+  validateCommand,
+  planCommand,
+  buildCommand,
+  archiveVerifyCommand,
+  auditCommand,
+  signCommand,
+  verifyCommand,
+  policyCommand,
+  keysGenerateCommand,
+  keysExportCommand,
+  pushCommand,
+  pullCommand,
+  registryServeCommand,
+  reportCommand,
+  historyCommand,
+  rollbackCommand,
+];
