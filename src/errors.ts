@@ -305,6 +305,24 @@ export class ExportError extends ImgfactoryError<ExportErrorCode> {
   }
 }
 
+/**
+ * Versions, history and rollback. A version tag already holding another image, or a rollback
+ * target that is not signed for the channel, is the factory's own integrity rule saying no: the
+ * command line was fine and the same command succeeds against another registry state, so these
+ * exit 1 like any other refused check. Naming a version or channel that is not there, or
+ * trying to move a version tag, is a usage error (2).
+ */
+export type VersionErrorCode =
+  | 'VERSION_TAG_TAKEN'
+  | 'VERSION_TAG_IMMUTABLE'
+  | 'VERSION_NOT_FOUND'
+  | 'ROLLBACK_NOT_SIGNED_FOR_CHANNEL';
+export class VersionError extends ImgfactoryError<VersionErrorCode> {
+  get exitStatus(): ExitStatus {
+    return this.code === 'VERSION_TAG_IMMUTABLE' || this.code === 'VERSION_NOT_FOUND' ? ExitStatus.usage : ExitStatus.verificationFailed;
+  }
+}
+
 export function isImgfactoryError(e: unknown): e is ImgfactoryError {
   return e instanceof ImgfactoryError;
 }

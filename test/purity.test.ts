@@ -87,6 +87,9 @@ const PURE = [
   'export/nspawn-settings.ts',
   'export/lxc-metadata.ts',
   'export/export-provenance.ts',
+  'versions/version-tag.ts',
+  'versions/changes.ts',
+  'versions/publish-summary.ts',
 ];
 
 const FORBIDDEN: [RegExp, string][] = [

@@ -11,6 +11,8 @@ import { attestLayout, type SbomFormat } from '../provenance/index.js';
 import type { SigningKey } from '../pgp/keys.js';
 import { signLayout } from '../sign/sign-layout.js';
 import type { Recipe } from '../recipe/types.js';
+import type { Digest } from '../oci/digest.js';
+import { versionTag } from '../versions/version-tag.js';
 
 export interface SigningOptions {
   readonly key: SigningKey;
@@ -26,8 +28,15 @@ export interface SigningOptions {
   readonly displayBase: string;
 }
 
-export function publishIdentities(recipe: Recipe): string[] {
-  return recipe.publish ? recipe.publish.tags.map((t) => `${recipe.publish!.repository}:${t}`) : [];
+/**
+ * The references a published image is signed for: its write-once version tag first (when the
+ * build's SOURCE_DATE_EPOCH and digest are known), then each channel tag of `publish.tags`.
+ * Every tag is an identity of the signature, so moving a channel back later needs no key.
+ */
+export function publishIdentities(recipe: Recipe, version?: { readonly sourceDateEpoch: number; readonly digest: Digest }): string[] {
+  if (!recipe.publish) return [];
+  const channels = recipe.publish.tags.map((t) => `${recipe.publish!.repository}:${t}`);
+  return version ? [`${recipe.publish.repository}:${versionTag(recipe.version, version.sourceDateEpoch, version.digest)}`, ...channels] : channels;
 }
 
 export interface AttestInput {
@@ -43,12 +52,21 @@ export interface AttestInput {
   readonly startedOn: string;
   readonly finishedOn: string;
   readonly now: Date;
+  /** The build's SOURCE_DATE_EPOCH: dates the version tag signed beside the channel tags. */
+  readonly sourceDateEpoch?: number;
   readonly signing: SigningOptions;
 }
 
 export async function signAndAttest(input: AttestInput): Promise<{ identities: string[]; signer: string }> {
   const s = input.signing;
-  const identities = [...(s.identities && s.identities.length > 0 ? s.identities : publishIdentities(input.recipe))];
+  const identities = [
+    ...(s.identities && s.identities.length > 0
+      ? s.identities
+      : publishIdentities(
+          input.recipe,
+          input.sourceDateEpoch === undefined ? undefined : { sourceDateEpoch: input.sourceDateEpoch, digest: input.image.digest },
+        )),
+  ];
   if (identities.length === 0) {
     throw new SignError('IDENTITY_INVALID', `${input.recipe.name}: a key was given but nothing names the image: add --identity or publish: to the recipe`);
   }

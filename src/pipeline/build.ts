@@ -292,6 +292,7 @@ async function buildOne(
             startedOn,
             finishedOn,
             now: now(),
+            sourceDateEpoch,
             signing: options.signing!,
           }),
         )

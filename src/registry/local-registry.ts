@@ -18,6 +18,11 @@ export interface LocalRegistryOptions {
   readonly auth?: { readonly user: string; readonly password: string };
   /** Kept on stop() when given; a fresh temporary directory otherwise. */
   readonly storageDir?: string;
+  /**
+   * Keep the generated CA and server certificate here, and reuse them when present: consumers
+   * configured with its `certs/` directory keep trusting the registry across restarts.
+   */
+  readonly tlsDir?: string;
   /** Loopback port; a free one when omitted. */
   readonly port?: number;
   /** Signs upload-session state: fixed so sessions survive restart(). Random per registry when omitted. */
@@ -144,6 +149,17 @@ async function generateTls(dir: string): Promise<{ caFile: string; certFile: str
   return { caFile: join(certDir, 'ca.crt'), certFile: p('server.crt'), keyFile: p('server.key'), certDir };
 }
 
+/** The TLS material kept in `dir` by an earlier start, or made there now. */
+async function keptTls(dir: string): Promise<{ caFile: string; certFile: string; keyFile: string; certDir: string }> {
+  const kept = { caFile: join(dir, 'certs', 'ca.crt'), certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), certDir: join(dir, 'certs') };
+  try {
+    await Promise.all([kept.caFile, kept.certFile, kept.keyFile].map((f) => readFile(f)));
+    return kept;
+  } catch {
+    return generateTls(dir);
+  }
+}
+
 /** An htpasswd line with a bcrypt hash; the password goes through stdin, never argv. */
 async function htpasswdLine(user: string, password: string): Promise<string> {
   const { stdout } = await run(['htpasswd', '-B', '-i', '-n', user], { input: password, failCode: 'COMMAND_FAILED' });
@@ -160,7 +176,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     await mkdir(storageDir, { recursive: true });
     const port = options.port ?? (await freeLoopbackPort());
     const host = `127.0.0.1:${port}`;
-    const tls = options.tls ? await generateTls(join(workDir, 'tls')) : undefined;
+    const tls = options.tls ? await (options.tlsDir ? keptTls(options.tlsDir) : generateTls(join(workDir, 'tls'))) : undefined;
     const caPem = tls ? await readFile(tls.caFile, 'utf8') : undefined;
     let htpasswdFile: string | undefined;
     if (options.auth) {

@@ -10,6 +10,8 @@ import { writeLookasideFromLayout, type WriteLookasideFromLayoutResult } from '.
 import { pushImage, type PushProgress, type PushResult } from './push.js';
 import { DEFAULT_TAG, parseReference, type ImageReference } from '../oci/reference.js';
 import type { RetryPolicy } from './retry.js';
+import { Layout } from '../oci/layout.js';
+import { checkVersionTags, type VersionTagCheck } from '../versions/version-guard.js';
 
 export interface PublishImageOptions {
   readonly layoutDir: string;
@@ -36,6 +38,8 @@ export interface PublishImageOptions {
 
 export interface PublishImageResult extends PushResult {
   readonly lookaside?: WriteLookasideFromLayoutResult;
+  /** Version tags found already holding this image, and what each channel tag named before. */
+  readonly versions: VersionTagCheck;
 }
 
 export async function publishImage(options: PublishImageOptions): Promise<PublishImageResult> {
@@ -60,6 +64,9 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
       }),
     );
   }
+  // Version tags are write-once: refused before a single byte (or signature) is written.
+  const digest = (await Layout.open(options.layoutDir)).resolve(options.ref).digest;
+  const versions = await checkVersionTags(targets, digest, (registry) => clients.get(registry)!);
   // Signatures first: a consumer that sees the new tag can verify it at once. Stray signatures
   // for a digest whose push then failed name content nobody can fetch, so they grant nothing.
   const lookaside = options.lookasideDir
@@ -79,5 +86,5 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  return { ...result, ...(lookaside ? { lookaside } : {}) };
+  return { ...result, ...(lookaside ? { lookaside } : {}), versions };
 }

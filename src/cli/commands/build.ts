@@ -15,6 +15,7 @@ import { signatureCreator } from './sign.js';
 import { createProgress } from '../progress.js';
 import { writeBuildLocks } from '../../lock/write-build-locks.js';
 import { ifChanged } from './build-if-changed.js';
+import { publishedVersion } from '../../versions/publish-summary.js';
 
 export function archiveCacheDir(env: CommandContext['env']): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'imgfactory', 'archive');
@@ -124,7 +125,8 @@ Options:
   --key <secret.asc>          sign the image and attach an SBOM and SLSA provenance (passphrase
                               from $IMGFACTORY_KEY_PASSPHRASE or --passphrase-file)
   --identity <registry/repo:tag>
-                              reference to sign (repeatable; default: the recipe's publish tags)
+                              reference to sign (repeatable; default: the recipe's publish tags
+                              plus its write-once version tag <version>-<YYYYMMDD>.<digest>)
   --sbom-format <f>           spdx (default) or cyclonedx
   --passphrase-file <file>    file holding the signing key's passphrase
   --push                      push the signed image (and parents built on the way) to the
@@ -232,6 +234,10 @@ whose lock should not move).`,
         : [];
       const s = {
         ...buildSummary(result),
+        // The target's version tag and rollback command, for CI (scheduled.yml's report fragment).
+        ...(published.length > 0
+          ? publishedVersion(published.at(-1)!.result.tagged, published.at(-1)!.result.versions.channelsBefore, published.at(-1)!.result.manifestDigest)
+          : {}),
         pushed: published.map((p) => ({
           name: p.name,
           targets: p.targets,
@@ -250,6 +256,8 @@ whose lock should not move).`,
         for (const p of s.pushed) {
           ctx.io.out(`  pushed   ${p.targets.join(', ')} (${p.blobsUploaded} blobs uploaded, ${p.blobsMounted} mounted, ${p.blobsSkipped} already there)`);
         }
+        if (s.versionTag) ctx.io.out(`  version  ${s.versionTag} (write-once)`);
+        if (s.rollback) ctx.io.out(`  undo     ${s.rollback}`);
         for (const p of s.platforms) {
           for (const l of p.layers) {
             ctx.io.out(

@@ -18,6 +18,8 @@ import { reportCommand } from './report.js';
 import { lockCommand } from './lock.js';
 import { checkCommand } from './check.js';
 import { diffCommand } from './diff.js';
+import { historyCommand } from './history.js';
+import { rollbackCommand } from './rollback.js';
 
 export const commands: readonly Command[] = [
   validateCommand,
@@ -38,4 +40,6 @@ export const commands: readonly Command[] = [
   registryServeCommand,
   reportCommand,
   exportCommand,
+  historyCommand,
+  rollbackCommand,
 ];

@@ -34,6 +34,8 @@ Options:
   --password-file <f>    ... with the password in this file
   --port <n>             registry port (default: a free one)
   --storage-dir <dir>    keep the registry's storage there
+  --tls-dir <dir>        with --tls: keep the CA and certificate there (reused on the next start,
+                         so consumers' --cert-dir <dir>/certs keeps working)
   --lookaside-dir <dir>  directory to serve as the lookaside store (default: a temporary one)
 
 Fails (exit 5) when the port is already in use, and removes what it created.`,
@@ -43,6 +45,7 @@ Fails (exit 5) when the port is already in use, and removes what it created.`,
     'password-file': { type: 'string' },
     port: { type: 'string' },
     'storage-dir': { type: 'string' },
+    'tls-dir': { type: 'string' },
     'lookaside-dir': { type: 'string' },
   },
   async run(ctx) {
@@ -66,6 +69,8 @@ Fails (exit 5) when the port is already in use, and removes what it created.`,
       if (!password) throw new UsageError('BAD_OPTION', `registry serve: --password-file ${passwordFile} is empty`);
     }
     const storage = stringOpt(ctx, 'storage-dir');
+    const tlsDir = stringOpt(ctx, 'tls-dir');
+    if (tlsDir !== undefined && !boolOpt(ctx, 'tls')) throw new UsageError('BAD_OPTION', 'registry serve: --tls-dir needs --tls');
     const lookasideOpt = stringOpt(ctx, 'lookaside-dir');
     // What this command creates is removed again if it cannot start (a busy port, say).
     const created: string[] = [];
@@ -84,6 +89,7 @@ Fails (exit 5) when the port is already in use, and removes what it created.`,
         ...(boolOpt(ctx, 'tls') ? { tls: true } : {}),
         ...(user && password ? { auth: { user, password } } : {}),
         ...(storage ? { storageDir: resolve(ctx.cwd, storage) } : {}),
+        ...(tlsDir ? { tlsDir: resolve(ctx.cwd, tlsDir) } : {}),
         ...(port ? { port } : {}),
       });
       lookaside = await startLookasideServer(lookasideDir);
