@@ -42,8 +42,11 @@ export interface ReadVersionOptions {
 }
 
 /** Carries the verdict out of pull's trust step, which then stops the pull before any layer. */
-class Judged {
-  constructor(readonly version: VerifiedVersion) {}
+/** Ends the pull once the version is judged: history and rollback read no layers. */
+class Judged extends Error {
+  constructor(readonly version: VerifiedVersion) {
+    super('judged');
+  }
 }
 
 export async function readVerifiedVersion(options: ReadVersionOptions): Promise<VerifiedVersion> {
