@@ -220,9 +220,16 @@ describe('publish and consume', () => {
   it(
     'build --key --push: a signed build goes straight to the registry and verifies there',
     async () => {
-      // python3 on the debian-minimal this run already built (reused, not rebuilt).
+      // python3 on the debian-minimal this run already built, signed with our key: a signed
+      // build reuses a parent only when the signing key vouches for it (else it rebuilds it).
       const out = join(tmp, 'build-push-out');
       await cp(minimal.report.layoutDir, join(out, 'debian-minimal'), { recursive: true });
+      await signBuiltLayout(join(out, 'debian-minimal'), minimal, {
+        key: ours.signing,
+        identities: [`${registry.host}/base/debian-minimal:12`],
+        creator: 'imgfactory e2e',
+        builder: { id: 'https://imgfactory.dev/builder/test', version: '0' },
+      });
       await writeFile(join(tmp, 'ours.secret.asc'), ours.privateKeyArmored);
       const target = `${registry.host}/base/python3:e2e`;
       const refused = await runCli(['build', join(REPO_ROOT, 'recipes/python3.ts'), '--out', out, '--push'], { env: cliEnv() });
