@@ -9,6 +9,7 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/archive/archive-tamper.test.ts',
   'test/archive/archive-verify-cli.test.ts',
   'test/archive/audit-rootfs.test.ts',
+  'test/archive/cache-disk-full.test.ts',
   // Real trees with devices, owners and capabilities (mknod, chown, setcap need root); umoci.
   'test/layer/determinism.test.ts',
   'test/layer/diff.test.ts',
