@@ -30,6 +30,7 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/bootstrap/disk-full.test.ts',
   'test/bootstrap/root-confinement.test.ts',
   'test/registry/auth-tls.test.ts',
+  'test/registry/build-push-interrupt.test.ts',
   'test/registry/cli.test.ts',
   'test/registry/cli-faults.test.ts',
   'test/registry/hostile.test.ts',
