@@ -23,6 +23,7 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/pipeline/parent.test.ts',
   'test/pipeline/disk-full-build.test.ts',
   'test/update/real-archive.test.ts',
+  'test/update/if-changed.test.ts',
   'test/update/registry-check.test.ts',
   'test/export/export.test.ts',
   'test/export/registry-export.test.ts',
