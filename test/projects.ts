@@ -9,6 +9,7 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/archive/archive-tamper.test.ts',
   'test/archive/archive-verify-cli.test.ts',
   'test/archive/audit-rootfs.test.ts',
+  'test/archive/cache-disk-full.test.ts',
   // Real trees with devices, owners and capabilities (mknod, chown, setcap need root); umoci.
   'test/layer/determinism.test.ts',
   'test/layer/diff.test.ts',
@@ -22,6 +23,7 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/pipeline/parent.test.ts',
   'test/pipeline/disk-full-build.test.ts',
   'test/update/real-archive.test.ts',
+  'test/update/if-changed.test.ts',
   'test/update/registry-check.test.ts',
   'test/export/export.test.ts',
   'test/export/registry-export.test.ts',
@@ -29,6 +31,7 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/bootstrap/disk-full.test.ts',
   'test/bootstrap/root-confinement.test.ts',
   'test/registry/auth-tls.test.ts',
+  'test/registry/build-push-interrupt.test.ts',
   'test/registry/cli.test.ts',
   'test/registry/cli-faults.test.ts',
   'test/registry/hostile.test.ts',

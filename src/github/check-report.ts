@@ -60,6 +60,24 @@ const packageChange = z.object({
   security: z.boolean(),
 });
 
+/**
+ * `imgfactory check --json` lists every change with a `kind`: package updates and vanished
+ * packages are what a report shows; a changed recipe, parent or key set is a reason to rebuild,
+ * not a package row. Entries in the report's own shape pass through unchanged.
+ */
+function packageChangesOfCheck(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.flatMap((c: unknown) => {
+    const change = c as Record<string, unknown> | null;
+    if (change === null || typeof change !== 'object' || typeof change.kind !== 'string') return [c];
+    if (change.kind === 'package') {
+      return [{ name: change.package, from: change.oldVersion, to: change.newVersion, suite: change.suite, security: change.security }];
+    }
+    if (change.kind === 'vanished') return [{ name: change.package, from: change.oldVersion, to: null, suite: 'vanished', security: false }];
+    return [];
+  });
+}
+
 const imageEntry = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, { message: 'expected a recipe name' }),
   repository: z
@@ -67,7 +85,7 @@ const imageEntry = z.object({
     .regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, { message: 'expected host[:port]/path without tag or digest' })
     .optional(),
   status: z.enum(IMAGE_STATUSES),
-  changes: z.array(packageChange).optional(),
+  changes: z.preprocess(packageChangesOfCheck, z.array(packageChange)).optional(),
   error: z.string().max(4000).optional(),
   newDigest: z
     .string()

@@ -36,8 +36,12 @@ export async function checkImagePackages(image: string, manifestDigest: string, 
   });
   const locked: LockedPackage[] = packages.map((p) => ({ name: p.name, version: p.version, architecture: p.architecture, source: p.name, sha256: '', suite }));
   const changes = packageChanges(locked, bestVersions(archive.entries()), suite);
+  const repository = image.replace(/@sha256:[a-f0-9]{64}$/, '').replace(/:[^:/]+$/, '');
   return {
     recipe: image,
+    name: repository.split('/').pop() ?? repository,
+    repository,
+    status: changes.length === 0 ? 'up-to-date' : 'updates',
     manifestDigest,
     upToDate: changes.length === 0,
     inReleaseOnly: false,

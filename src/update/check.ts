@@ -25,6 +25,13 @@ export interface CheckOptions extends ArchiveAccess {
 export interface RecipeCheck {
   /** The recipe name, or the registry reference of an image checked from its SBOM. */
   readonly recipe: string;
+  /**
+   * What `imgfactory report` keys an image by: the recipe name (or the repository's last path
+   * component), where it is published (`host[:port]/path`, when it is), and the status.
+   */
+  readonly name: string;
+  readonly repository?: string;
+  readonly status: 'up-to-date' | 'updates';
   /** The recipe file and its lock (recipe checks). */
   readonly file?: string;
   readonly lockFile?: string;
@@ -73,7 +80,19 @@ export async function checkLoadedRecipe(recipe: Recipe, o: CheckOptions): Promis
     for (const arch of Object.keys(lock.architectures).sort()) changes.push(...packageChanges(lock.architectures[arch]!, best, recipe.suite));
   }
   const s = summarize(changes);
-  return { recipe: recipe.name, file: recipe.file, lockFile, upToDate: changes.length === 0, inReleaseOnly, changedSuites, changes, ...s };
+  return {
+    recipe: recipe.name,
+    name: recipe.name,
+    ...(recipe.publish ? { repository: recipe.publish.repository } : {}),
+    status: changes.length === 0 ? 'up-to-date' : 'updates',
+    file: recipe.file,
+    lockFile,
+    upToDate: changes.length === 0,
+    inReleaseOnly,
+    changedSuites,
+    changes,
+    ...s,
+  };
 }
 
 /** The parent's published digest, as its own lock records it (undefined when it has none yet). */
