@@ -13,6 +13,12 @@ export interface BootstrapInput {
   readonly components: readonly string[];
   /** Binary keyring made from keys/: the only keys the bootstrap trusts. */
   readonly keyring: string;
+  /**
+   * Absolute path of a directory of verified .debs named `name_version_arch.deb` (the package
+   * cache's staging directory, src/archive/deb-cache.ts). The bootstrapper uses the ones it
+   * needs after checking them against its own signed indexes, and downloads the rest.
+   */
+  readonly debCacheDir?: string;
 }
 
 export function bootstrapArgv(b: BootstrapInput): string[] {
@@ -27,6 +33,8 @@ export function bootstrapArgv(b: BootstrapInput): string[] {
       '--skip=download/empty',
       '--mode=root',
       '--format=directory',
+      // apt inside mmdebstrap takes files already in its archive cache when their hashes match its lists.
+      ...(b.debCacheDir === undefined ? [] : [`--setup-hook=sync-in ${b.debCacheDir} /var/cache/apt/archives/`]),
       b.suite,
       b.target,
       b.mirror,
@@ -39,6 +47,8 @@ export function bootstrapArgv(b: BootstrapInput): string[] {
     `--components=${b.components.join(',')}`,
     `--keyring=${b.keyring}`,
     '--force-check-gpg',
+    // debootstrap verifies a cached file's checksum before it copies it into the target.
+    ...(b.debCacheDir === undefined ? [] : [`--cache-dir=${b.debCacheDir}`]),
     b.suite,
     b.target,
     b.mirror,

@@ -11,6 +11,7 @@ import { runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { resolveInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
+import { linkStagedDebs } from '../archive/deb-cache.js';
 import { run } from '../exec.js';
 import { diffSnapshots, packLayer, snapshotTree, type Snapshot } from '../layer/index.js';
 import type { LayerInfo } from '../oci/types.js';
@@ -32,6 +33,8 @@ export interface RootfsInput {
   /** Binary keyring from keys/ (host path). */
   readonly keyring: string;
   readonly bootstrapper: Bootstrapper;
+  /** Verified .debs from the package cache (absolute path; see src/archive/deb-cache.ts). */
+  readonly debCacheDir?: string;
   readonly sourceDateEpoch: number;
   /** The parent's image layout and tag: unpacked as the starting tree instead of bootstrapping. */
   readonly parent?: { readonly layoutDir: string; readonly ref: string };
@@ -143,6 +146,7 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
           variant: recipe.variant,
           components: recipe.components,
           keyring: input.keyring,
+          ...(input.debCacheDir === undefined ? {} : { debCacheDir: input.debCacheDir }),
         },
         input.toolEnv,
         toolLine('bootstrap'),
@@ -154,6 +158,8 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
   const snapshotBase = current;
 
   await writeBuildAptConfig(input);
+  // apt's own hash check against its signed lists applies to these as to any cached file.
+  if (input.debCacheDir !== undefined) await linkStagedDebs(input.debCacheDir, join(root, BUILD_DEB_DIR));
   if (recipe.slim) await applySlim(root, recipe.slim);
   let aptUpdated = false;
   const aptUpdate = async (c: Chroot) => {
