@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot, writeRootFile } from '../bootstrap/apply-rules.js';
 import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildAptOptions, IMAGE_KEYRING, POLICY_RC_D } from '../bootstrap/apt-config.js';
 import { withChroot, type Chroot } from '../bootstrap/chroot.js';
-import { runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
+import { bootstrapIncludesUpdates, runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { resolveInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
@@ -147,6 +147,7 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
           components: recipe.components,
           keyring: input.keyring,
           ...(input.debCacheDir === undefined ? {} : { debCacheDir: input.debCacheDir }),
+          ...(recipe.updates ? { updates: { securityMirror: input.securityMirror } } : {}),
         },
         input.toolEnv,
         toolLine('bootstrap'),
@@ -170,7 +171,8 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
   };
 
   if (!input.parent) {
-    if (recipe.updates) {
+    // mmdebstrap already installed from -updates and -security in its one pass.
+    if (recipe.updates && !bootstrapIncludesUpdates({ bootstrapper: input.bootstrapper, updates: { securityMirror: input.securityMirror } })) {
       await clock.time('upgrade', `${recipe.suite}-updates, ${recipe.suite}-security`, () =>
         inChroot(root, signal, async (c) => {
           await aptUpdate(c);
