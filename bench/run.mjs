@@ -6,7 +6,7 @@
 //
 // Needs root (debootstrap), a built dist/ (`npm run build`) and the host's apt mirror.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,13 +18,15 @@ const work = mkdtempSync('/var/tmp/imgfactory-bench-');
 const { hostArchiveMirrors } = await import(join(repo, 'dist/archive/index.js'));
 const { mirror } = await hostArchiveMirrors();
 
-/** Run a command, return wall seconds and the child's peak RSS (MiB) from GNU time-like accounting. */
+/** Run a command under GNU time; return wall seconds, stdout and the child's peak RSS (MiB). */
 function timed(argv, opts = {}) {
+  const rssFile = join(work, `rss-${Math.random().toString(36).slice(2)}`);
   const start = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...opts });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...opts });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${String(r.stderr).slice(-500)}`);
-  return { seconds, stdout: String(r.stdout) };
+  const maxRssMiB = Math.round(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024);
+  return { seconds, stdout: String(r.stdout), maxRssMiB };
 }
 
 const mb = (n) => Math.round((n / 1e6) * 10) / 10;
@@ -32,23 +34,64 @@ const results = { date: new Date().toISOString(), node: process.version, cpus: (
 const lines = [];
 
 if (!only || only === 'build') {
-  // Reference: plain debootstrap minbase into a fresh directory, same mirror.
-  const ref = timed(['debootstrap', '--variant=minbase', 'bookworm', join(work, 'plain'), mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+  const toolEnv = { env: { PATH: process.env.PATH, LC_ALL: 'C' } };
+  // References: plain debootstrap and plain mmdebstrap, minbase, same mirror.
+  const ref = timed(['debootstrap', '--variant=minbase', 'bookworm', join(work, 'plain'), mirror], toolEnv);
   const du = Number(execFileSync('du', ['-sb', '--exclude=./var/cache/apt/archives', '.'], { cwd: join(work, 'plain') }).toString().split('\t')[0]);
+  const mmRef = timed(['mmdebstrap', '--variant=minbase', '--quiet', 'bookworm', join(work, 'plain-mm.tar'), mirror], toolEnv);
   results.debootstrap = { seconds: ref.seconds, unpackedBytes: du };
+  results.mmdebstrap = { seconds: mmRef.seconds };
   lines.push(`| plain \`debootstrap --variant=minbase bookworm\` (reference) | ${ref.seconds.toFixed(1)} s | – | ${mb(du)} MB |`);
+  lines.push(`| plain \`mmdebstrap --variant=minbase bookworm\` to a tarball (reference) | ${mmRef.seconds.toFixed(1)} s | – | – |`);
   const out = join(work, 'out');
   results.builds = {};
-  for (const recipe of ['debian-minimal', 'python3', 'static']) {
-    const r = timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes', `${recipe}.ts`), '--out', out, '--work-dir', join(work, 'w'), '--json'], { env: process.env });
+  /** One imgfactory build; `cache` is the package cache directory (a fresh one = cold). */
+  const build = (key, recipeFile, cache, extra = []) => {
+    const r = timed(['node', join(repo, 'bin/imgfactory.js'), 'build', recipeFile, '--out', join(out, key), '--work-dir', join(work, 'w'), '--deb-cache-dir', cache, '--json', ...extra], { env: process.env });
     const s = JSON.parse(r.stdout);
     const layers = s.platforms[0].layers;
     const own = layers.filter((l) => !l.inherited);
-    const compressed = layers.reduce((a, l) => a + l.size, 0);
-    const unpacked = layers.reduce((a, l) => a + l.uncompressedSize, 0);
-    results.builds[recipe] = { seconds: r.seconds, digest: s.digest, compressed, unpacked, ownLayers: own.length, ownCompressed: own.reduce((a, l) => a + l.size, 0), stages: s.stages };
-    const ratio = recipe === 'debian-minimal' ? ` (${(r.seconds / ref.seconds).toFixed(2)}× debootstrap)` : '';
-    lines.push(`| \`imgfactory build recipes/${recipe}.ts\` | ${r.seconds.toFixed(1)} s${ratio} | ${mb(compressed)} MB${own.length < layers.length ? ` (own layers ${mb(results.builds[recipe].ownCompressed)} MB)` : ''} | ${mb(unpacked)} MB |`);
+    const result = {
+      seconds: r.seconds,
+      maxRssMiB: r.maxRssMiB,
+      digest: s.digest,
+      compressed: layers.reduce((a, l) => a + l.size, 0),
+      unpacked: layers.reduce((a, l) => a + l.uncompressedSize, 0),
+      ownLayers: own.length,
+      ownCompressed: own.reduce((a, l) => a + l.size, 0),
+      stages: s.stages,
+    };
+    results.builds[key] = result;
+    return result;
+  };
+  const row = (what, r, ratio) =>
+    lines.push(`| ${what} | ${r.seconds.toFixed(1)} s${ratio ? ` (${ratio})` : ''} | ${mb(r.compressed)} MB${r.ownLayers < 9 && r.ownCompressed !== r.compressed ? ` (own layers ${mb(r.ownCompressed)} MB)` : ''} | ${mb(r.unpacked)} MB; peak RSS ${r.maxRssMiB} MiB |`);
+  const minimal = join(repo, 'recipes/debian-minimal.ts');
+  const cold = build('minimal-cold', minimal, join(work, 'cache-a'));
+  row('`imgfactory build recipes/debian-minimal.ts`, cold package cache', cold, `${(cold.seconds / ref.seconds).toFixed(2)}× debootstrap, ${(cold.seconds / mmRef.seconds).toFixed(2)}× mmdebstrap`);
+  const warm = build('minimal-warm', minimal, join(work, 'cache-a'));
+  row('the same build again, archive unchanged, warm cache', warm, `${(warm.seconds / cold.seconds).toFixed(2)}× cold; digest ${warm.digest === cold.digest ? 'identical' : 'DIFFERENT'}`);
+  // One package changed: a recipe that adds one small package on top of the same base.
+  // Beside the real recipes, so its relative imports resolve; removed again below.
+  const onePkg = join(repo, 'recipes', '.bench-one-package.ts');
+  writeFileSync(
+    onePkg,
+    readFileSync(minimal, 'utf8')
+      .replace("name: 'debian-minimal'", "name: 'debian-minimal-plus'")
+      .replace('layers: [userLayer()]', "layers: [{ name: 'netbase', packages: ['netbase'] }, userLayer()]"),
+  );
+  let changed;
+  try {
+    changed = build('minimal-plus', onePkg, join(work, 'cache-a'));
+  } finally {
+    rmSync(onePkg, { force: true });
+  }
+  row('debian-minimal plus one small package (netbase), warm cache', changed, `${(changed.seconds / cold.seconds).toFixed(2)}× cold`);
+  const mm = build('minimal-mmdebstrap', minimal, join(work, 'cache-b'), ['--bootstrapper', 'mmdebstrap']);
+  row('`imgfactory build --bootstrapper mmdebstrap`, cold package cache', mm, `${(mm.seconds / ref.seconds).toFixed(2)}× debootstrap, ${(mm.seconds / mmRef.seconds).toFixed(2)}× mmdebstrap`);
+  for (const recipe of ['python3', 'static']) {
+    const r = build(recipe, join(repo, 'recipes', `${recipe}.ts`), join(work, 'cache-a'));
+    row(`\`imgfactory build recipes/${recipe}.ts\`, warm cache`, r);
   }
 }
 
@@ -63,18 +106,21 @@ if (!only || only === 'layer') {
     const info = await l.packLayer({ root: ${JSON.stringify(tree)}, snapshot: snap, sourceDateEpoch: 1700000000, outFile: ${JSON.stringify(join(work, 'layer.tar.gz'))} });
     console.log(JSON.stringify({ packSeconds: (performance.now() - t0) / 1000, size: info.size, uncompressed: info.uncompressedSize, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
   const mine = JSON.parse(timed(['node', '--input-type=module', '-e', script]).stdout);
+  const firstSha = execFileSync('sha256sum', [join(work, 'layer.tar.gz')]).toString().split(' ')[0];
+  const again = JSON.parse(timed(['node', '--input-type=module', '-e', script]).stdout);
+  const identical = execFileSync('sha256sum', [join(work, 'layer.tar.gz')]).toString().split(' ')[0] === firstSha;
   const tarRef = timed(['sh', '-c', `tar --sort=name --numeric-owner --mtime=@1700000000 --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* --exclude=./run/* --exclude=./tmp/* --exclude=./var/cache/apt/archives -C ${tree} -cf - . | gzip -n -6 > ${join(work, 'ref.tar.gz')}`]);
   const refSize = Number(execFileSync('stat', ['-c', '%s', join(work, 'ref.tar.gz')]).toString());
-  results.layer = { packLayer: mine, tarGzip: { seconds: tarRef.seconds, size: refSize } };
-  lines.push(`| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(mine.packSeconds / tarRef.seconds).toFixed(2)}× tar\\|gzip) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`);
+  results.layer = { packLayer: mine, packLayerAgain: again, identical, tarGzip: { seconds: tarRef.seconds, size: refSize } };
+  lines.push(`| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(tarRef.seconds / mine.packSeconds).toFixed(2)}× as fast as tar\\|gzip; second run ${identical ? 'byte-identical' : 'DIFFERENT'}) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`);
   lines.push(`| \`tar --sort=name \\| gzip -n -6\` (reference) | ${tarRef.seconds.toFixed(1)} s | ${mb(refSize)} MB | – |`);
 }
 
 if (!only || only === 'push') {
   // publishImage against `skopeo copy oci: docker://` into the same local docker-registry,
   // each into a fresh repository, plain HTTP on loopback; the image is a debian-minimal build.
-  const out = join(work, 'out');
-  if (!results.builds) timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes/debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w')], { env: process.env });
+  const out = join(work, 'out', 'minimal-cold');
+  if (!results.builds) timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes/debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w'), '--deb-cache-dir', join(work, 'cache-a')], { env: process.env });
   const layoutDir = join(out, 'debian-minimal');
   const { startLocalRegistry, publishImage } = await import(join(repo, 'dist/registry/index.js'));
   // A fresh registry for every push, so neither side can skip or mount blobs it saw before.
@@ -89,17 +135,23 @@ if (!only || only === 'push') {
   const runs = [];
   for (let i = 0; i < 3; i++) {
     const mine = await fresh(async (host) => {
+      const push = () => publishImage({ layoutDir, ref: '12.0.0', targets: [`${host}/bench/debian-minimal:12`], env: {}, insecure: true });
       const t0 = performance.now();
-      const r = await publishImage({ layoutDir, ref: '12.0.0', targets: [`${host}/bench/debian-minimal:12`], env: {}, insecure: true });
-      return { seconds: (performance.now() - t0) / 1000, bytes: r.bytesUploaded, blobs: r.blobsUploaded };
+      const r = await push();
+      const seconds = (performance.now() - t0) / 1000;
+      // Unchanged re-push into the same repository: HEADs only, no blob goes up again.
+      const t1 = performance.now();
+      const again = await push();
+      return { seconds, bytes: r.bytesUploaded, blobs: r.blobsUploaded, repushSeconds: (performance.now() - t1) / 1000, repushBlobs: again.blobsUploaded };
     });
     const sk = await fresh(async (host) => timed(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:12.0.0`, `docker://${host}/bench/debian-minimal:12`]));
-    runs.push({ ours: mine.seconds, skopeo: sk.seconds, bytes: mine.bytes, blobs: mine.blobs });
+    runs.push({ ours: mine.seconds, skopeo: sk.seconds, bytes: mine.bytes, blobs: mine.blobs, repush: mine.repushSeconds, repushBlobs: mine.repushBlobs });
   }
   const med = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[1];
   results.push = { runs };
   lines.push(`| \`imgfactory push\` debian-minimal to an empty local registry (median of 3) | ${med('ours').toFixed(2)} s (${(med('ours') / med('skopeo')).toFixed(2)}× skopeo) | ${mb(runs[0].bytes)} MB in ${runs[0].blobs} blobs | plain HTTP on loopback |`);
   lines.push(`| \`skopeo copy oci: docker://\` to an empty local registry (reference, median of 3) | ${med('skopeo').toFixed(2)} s | – | – |`);
+  lines.push(`| unchanged re-push with \`imgfactory push\` (median of 3) | ${med('repush').toFixed(2)} s | ${runs[0].repushBlobs} blobs uploaded | – |`);
 }
 
 mkdirSync(resultsDir, { recursive: true });
