@@ -3,6 +3,10 @@
 // same machine and mirror, so the ratios mean something even when absolute times drift.
 //
 //   sudo node bench/run.mjs [--only build|layer|push] [--out bench/results]
+//                           [--tree <minbase root>] [--layout <debian-minimal layout>]
+//
+// --tree and --layout reuse an existing tree (layer) or built layout (push) instead of
+// bootstrapping or building one first: quick runs when only packing or pushing is measured.
 //
 // Needs root (debootstrap), a built dist/ (`npm run build`) and the host's apt mirror.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -13,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const opt = (name) => (args.includes(name) ? resolve(args[args.indexOf(name) + 1]) : undefined);
 const resultsDir = resolve(args.includes('--out') ? args[args.indexOf('--out') + 1] : join(repo, 'bench/results'));
 const work = mkdtempSync('/var/tmp/imgfactory-bench-');
 const { hostArchiveMirrors } = await import(join(repo, 'dist/archive/index.js'));
@@ -30,7 +35,9 @@ function timed(argv, opts = {}) {
 }
 
 const mb = (n) => Math.round((n / 1e6) * 10) / 10;
-const results = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
+const os = await import('node:os');
+// The load average goes into the results: figures taken on a busy machine say so.
+const results = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverageAtStart: os.loadavg() };
 const lines = [];
 
 if (!only || only === 'build') {
@@ -97,8 +104,8 @@ if (!only || only === 'build') {
 
 if (!only || only === 'layer') {
   // packLayer against `tar --sort=name | gzip -6` over the same tree (a minbase root).
-  const tree = join(work, 'plain');
-  if (only === 'layer') timed(['debootstrap', '--variant=minbase', 'bookworm', tree, mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+  const tree = opt('--tree') ?? join(work, 'plain');
+  if (only === 'layer' && !opt('--tree')) timed(['debootstrap', '--variant=minbase', 'bookworm', tree, mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
   const script = `
     const l = await import(${JSON.stringify(join(repo, 'dist/layer/index.js'))});
     const snap = await l.snapshotTree(${JSON.stringify(tree)}, { exclude: ['dev', 'proc', 'sys', 'run', 'tmp', 'var/cache/apt/archives'] });
@@ -120,8 +127,8 @@ if (!only || only === 'push') {
   // publishImage against `skopeo copy oci: docker://` into the same local docker-registry,
   // each into a fresh repository, plain HTTP on loopback; the image is a debian-minimal build.
   const out = join(work, 'out', 'minimal-cold');
-  if (!results.builds) timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes/debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w'), '--deb-cache-dir', join(work, 'cache-a')], { env: process.env });
-  const layoutDir = join(out, 'debian-minimal');
+  if (!results.builds && !opt('--layout')) timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes/debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w'), '--deb-cache-dir', join(work, 'cache-a')], { env: process.env });
+  const layoutDir = opt('--layout') ?? join(out, 'debian-minimal');
   const { startLocalRegistry, publishImage } = await import(join(repo, 'dist/registry/index.js'));
   // A fresh registry for every push, so neither side can skip or mount blobs it saw before.
   const fresh = async (fn) => {
@@ -154,8 +161,10 @@ if (!only || only === 'push') {
   lines.push(`| unchanged re-push with \`imgfactory push\` (median of 3) | ${med('repush').toFixed(2)} s | ${runs[0].repushBlobs} blobs uploaded | – |`);
 }
 
+results.loadAverageAtEnd = os.loadavg();
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(results, null, 2));
 console.log('| what | time | compressed | unpacked / notes |\n|---|---|---|---|');
 console.log(lines.join('\n'));
+console.log(`\nload average (1, 5, 15 min): ${results.loadAverageAtStart.map((x) => x.toFixed(1)).join(', ')} at start, ${results.loadAverageAtEnd.map((x) => x.toFixed(1)).join(', ')} at end, ${results.cpus} CPUs`);
 rmSync(work, { recursive: true, force: true });
