@@ -82,7 +82,10 @@ export class DebCache {
       await rm(target, { force: true });
       // A hard link costs nothing; across filesystems, a copy. Either way the bytes were just
       // hashed, and only this process writes cache entries (by rename, never in place).
-      await link(file, target).catch(() => copyFile(file, target));
+      const linked = await link(file, target)
+        .catch(() => copyFile(file, target))
+        .then(() => true, () => false); // pruned by a concurrent build meanwhile: download it
+      if (!linked) continue;
       staged++;
       stagedBytes += got.size;
     }
