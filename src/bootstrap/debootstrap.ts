@@ -58,7 +58,10 @@ export function bootstrapArgv(b: BootstrapInput): string[] {
       // not through the usrmerge package, which drags perl in: the same package set either way.
       `--hook-dir=${MMDEBSTRAP_MERGED_USR_HOOKS}`,
       // apt inside mmdebstrap takes files already in its archive cache when their hashes match its lists.
-      ...(b.debCacheDir === undefined ? [] : [`--setup-hook=sync-in ${b.debCacheDir} /var/cache/apt/archives/`]),
+      // (mmdebstrap splits a special hook's arguments on whitespace: such a path goes without the cache.)
+      ...(b.debCacheDir === undefined || /\s/.test(b.debCacheDir)
+        ? []
+        : ['--setup-hook=mkdir -p "$1/var/cache/apt/archives/"', `--setup-hook=sync-in ${b.debCacheDir} /var/cache/apt/archives/`]),
       b.suite,
       b.target,
       ...sources,

@@ -14,7 +14,10 @@ describe('bootstrap argv', () => {
 
   it('mmdebstrap syncs the staged .debs into its apt cache and uses the merged-/usr hooks', () => {
     const argv = bootstrapArgv({ ...b, bootstrapper: 'mmdebstrap', debCacheDir: '/w/debs' });
-    expect(argv).toContain('--setup-hook=sync-in /w/debs /var/cache/apt/archives/');
+    const mkdir = argv.indexOf('--setup-hook=mkdir -p "$1/var/cache/apt/archives/"');
+    expect(mkdir).toBeGreaterThan(0);
+    expect(argv.indexOf('--setup-hook=sync-in /w/debs /var/cache/apt/archives/')).toBe(mkdir + 1);
+    expect(bootstrapArgv({ ...b, bootstrapper: 'mmdebstrap', debCacheDir: '/w/my debs' }).some((a) => a.includes('sync-in'))).toBe(false);
     expect(argv).toContain(`--hook-dir=${MMDEBSTRAP_MERGED_USR_HOOKS}`);
     expect(argv.slice(-3)).toEqual(['bookworm', '/w/root', 'http://m.invalid/debian']);
   });
