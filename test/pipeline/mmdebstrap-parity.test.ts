@@ -28,7 +28,7 @@ beforeAll(async () => {
 describe('mmdebstrap parity', () => {
   it('lists the same packages at the same versions as debootstrap', () => {
     expect(packageSet(viaMmdebstrap)).toEqual(packageSet(viaDebootstrap));
-    expect(packageSet(viaMmdebstrap)).toContain(expect.stringMatching(/^usr-is-merged /));
+    expect(packageSet(viaMmdebstrap)).toEqual(expect.arrayContaining([expect.stringMatching(/^usr-is-merged /)]));
     expect(packageSet(viaMmdebstrap).some((p) => p.startsWith('usrmerge ') || p.startsWith('perl '))).toBe(false);
   });
 
