@@ -55,7 +55,11 @@ export function parallelGzip(level: number, blockSize: number = PARALLEL_GZIP_BL
     totalBytes += block.length;
     const dictionary = previousTail;
     previousTail = Buffer.from(block.subarray(Math.max(0, block.length - DICTIONARY_SIZE)));
-    inFlight.push({ deflated: deflateBlock(block, level, dictionary, last) });
+    const deflated = deflateBlock(block, level, dictionary, last);
+    // Awaited in order below; if the stream is destroyed first, a failure must not surface as
+    // an unhandled rejection.
+    deflated.catch(() => {});
+    inFlight.push({ deflated });
   };
 
   const takeBlock = (size: number): Buffer => {
