@@ -81,7 +81,8 @@ export class DebCache {
       const target = join(dest, aptDebFileName(entry));
       await rm(target, { force: true });
       // A hard link costs nothing; across filesystems, a copy. Either way the bytes were just
-      // hashed, and only this process writes cache entries (by rename, never in place).
+      // hashed; debootstrap and apt check them against their signed lists before use, and
+      // should anything in the build write through the link, the next build's re-hash finds it.
       const linked = await link(file, target)
         .catch(() => copyFile(file, target))
         .then(() => true, () => false); // pruned by a concurrent build meanwhile: download it
