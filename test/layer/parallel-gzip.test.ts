@@ -102,6 +102,27 @@ describe('parallelGzip', () => {
     expect(tableCrc32(Buffer.from('123456789'))).toBe(0xcbf43926);
   });
 
+  it('stays bounded: with nobody reading its output, it stops taking input after a few blocks', async () => {
+    let produced = 0;
+    const chunk = fixedInput(256 * 1024);
+    const source = new Readable({
+      read() {
+        if (produced >= 256 * 1024 * 1024) return void this.push(null);
+        produced += chunk.length;
+        this.push(chunk);
+      },
+    });
+    const gz = parallelGzip(6);
+    source.pipe(gz);
+    await new Promise((r) => setTimeout(r, 1500));
+    // A handful of blocks in flight plus the streams' own buffers, not the 256 MiB on offer.
+    expect(produced).toBeLessThan(16 * 1024 * 1024);
+    expect(produced).toBeGreaterThan(0);
+    source.unpipe(gz);
+    source.destroy();
+    gz.destroy();
+  });
+
   it('rejects a level outside 1..9 as a usage error', () => {
     expect(() => parallelGzip(0)).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
   });
