@@ -9,8 +9,8 @@
 // bootstrapping or building one first: quick runs when only packing or pushing is measured.
 //
 // Needs root (debootstrap), a built dist/ (`npm run build`) and the host's apt mirror.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,7 +44,11 @@ if (!only || only === 'build') {
   const toolEnv = { env: { PATH: process.env.PATH, LC_ALL: 'C' } };
   // References: plain debootstrap and plain mmdebstrap, minbase, same mirror.
   const ref = timed(['debootstrap', '--variant=minbase', 'bookworm', join(work, 'plain'), mirror], toolEnv);
-  const du = Number(execFileSync('du', ['-sb', '--exclude=./var/cache/apt/archives', '.'], { cwd: join(work, 'plain') }).toString().split('\t')[0]);
+  const du = Number(
+    execFileSync('du', ['-sb', '--exclude=./var/cache/apt/archives', '.'], { cwd: join(work, 'plain') })
+      .toString()
+      .split('\t')[0],
+  );
   const mmRef = timed(['mmdebstrap', '--variant=minbase', '--quiet', 'bookworm', join(work, 'plain-mm.tar'), mirror], toolEnv);
   results.debootstrap = { seconds: ref.seconds, unpackedBytes: du };
   results.mmdebstrap = { seconds: mmRef.seconds };
@@ -54,7 +58,23 @@ if (!only || only === 'build') {
   results.builds = {};
   /** One imgfactory build; `cache` is the package cache directory (a fresh one = cold). */
   const build = (key, recipeFile, cache, extra = [], outKey = key) => {
-    const r = timed(['node', join(repo, 'bin/imgfactory.js'), 'build', recipeFile, '--out', join(out, outKey), '--work-dir', join(work, 'w'), '--deb-cache-dir', cache, '--json', ...extra], { env: process.env });
+    const r = timed(
+      [
+        'node',
+        join(repo, 'bin/imgfactory.js'),
+        'build',
+        recipeFile,
+        '--out',
+        join(out, outKey),
+        '--work-dir',
+        join(work, 'w'),
+        '--deb-cache-dir',
+        cache,
+        '--json',
+        ...extra,
+      ],
+      { env: process.env },
+    );
     const s = JSON.parse(r.stdout);
     const layers = s.platforms[0].layers;
     const own = layers.filter((l) => !l.inherited);
@@ -72,12 +92,22 @@ if (!only || only === 'build') {
     return result;
   };
   const row = (what, r, ratio) =>
-    lines.push(`| ${what} | ${r.seconds.toFixed(1)} s${ratio ? ` (${ratio})` : ''} | ${mb(r.compressed)} MB${r.ownCompressed !== r.compressed ? ` (own layers ${mb(r.ownCompressed)} MB)` : ''} | ${mb(r.unpacked)} MB; peak RSS ${r.maxRssMiB} MiB |`);
+    lines.push(
+      `| ${what} | ${r.seconds.toFixed(1)} s${ratio ? ` (${ratio})` : ''} | ${mb(r.compressed)} MB${r.ownCompressed !== r.compressed ? ` (own layers ${mb(r.ownCompressed)} MB)` : ''} | ${mb(r.unpacked)} MB; peak RSS ${r.maxRssMiB} MiB |`,
+    );
   const minimal = join(repo, 'recipes/debian-minimal.ts');
   const cold = build('minimal-cold', minimal, join(work, 'cache-a'));
-  row('`imgfactory build recipes/debian-minimal.ts`, cold package cache', cold, `${(cold.seconds / ref.seconds).toFixed(2)}× debootstrap, ${(cold.seconds / mmRef.seconds).toFixed(2)}× mmdebstrap`);
+  row(
+    '`imgfactory build recipes/debian-minimal.ts`, cold package cache',
+    cold,
+    `${(cold.seconds / ref.seconds).toFixed(2)}× debootstrap, ${(cold.seconds / mmRef.seconds).toFixed(2)}× mmdebstrap`,
+  );
   const warm = build('minimal-warm', minimal, join(work, 'cache-a'));
-  row('the same build again, archive unchanged, warm cache', warm, `${(warm.seconds / cold.seconds).toFixed(2)}× cold; digest ${warm.digest === cold.digest ? 'identical' : 'DIFFERENT'}`);
+  row(
+    'the same build again, archive unchanged, warm cache',
+    warm,
+    `${(warm.seconds / cold.seconds).toFixed(2)}× cold; digest ${warm.digest === cold.digest ? 'identical' : 'DIFFERENT'}`,
+  );
   // One package changed: a recipe that adds one small package on top of the same base.
   // Beside the real recipes, so its relative imports resolve; removed again below.
   const onePkg = join(repo, 'recipes', '.bench-one-package.ts');
@@ -95,7 +125,11 @@ if (!only || only === 'build') {
   }
   row('debian-minimal plus one small package (netbase), warm cache', changed, `${(changed.seconds / cold.seconds).toFixed(2)}× cold`);
   const mm = build('minimal-mmdebstrap', minimal, join(work, 'cache-b'), ['--bootstrapper', 'mmdebstrap']);
-  row('`imgfactory build --bootstrapper mmdebstrap`, cold package cache', mm, `${(mm.seconds / ref.seconds).toFixed(2)}× debootstrap, ${(mm.seconds / mmRef.seconds).toFixed(2)}× mmdebstrap`);
+  row(
+    '`imgfactory build --bootstrapper mmdebstrap`, cold package cache',
+    mm,
+    `${(mm.seconds / ref.seconds).toFixed(2)}× debootstrap, ${(mm.seconds / mmRef.seconds).toFixed(2)}× mmdebstrap`,
+  );
   for (const recipe of ['python3', 'static']) {
     // Into the warm build's output, so python3 reuses (and verifies) that debian-minimal as its parent.
     const r = build(recipe, join(repo, 'recipes', `${recipe}.ts`), join(work, 'cache-a'), [], 'minimal-warm');
@@ -106,7 +140,8 @@ if (!only || only === 'build') {
 if (!only || only === 'layer') {
   // packLayer against `tar --sort=name | gzip -6` over the same tree (a minbase root).
   const tree = opt('--tree') ?? join(work, 'plain');
-  if (only === 'layer' && !opt('--tree')) timed(['debootstrap', '--variant=minbase', 'bookworm', tree, mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+  if (only === 'layer' && !opt('--tree'))
+    timed(['debootstrap', '--variant=minbase', 'bookworm', tree, mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
   const script = `
     const l = await import(${JSON.stringify(join(repo, 'dist/layer/index.js'))});
     const snap = await l.snapshotTree(${JSON.stringify(tree)}, { exclude: ['dev', 'proc', 'sys', 'run', 'tmp', 'var/cache/apt/archives'] });
@@ -114,13 +149,24 @@ if (!only || only === 'layer') {
     const info = await l.packLayer({ root: ${JSON.stringify(tree)}, snapshot: snap, sourceDateEpoch: 1700000000, outFile: ${JSON.stringify(join(work, 'layer.tar.gz'))} });
     console.log(JSON.stringify({ packSeconds: (performance.now() - t0) / 1000, size: info.size, uncompressed: info.uncompressedSize, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
   const mine = JSON.parse(timed(['node', '--input-type=module', '-e', script]).stdout);
-  const firstSha = execFileSync('sha256sum', [join(work, 'layer.tar.gz')]).toString().split(' ')[0];
+  const firstSha = execFileSync('sha256sum', [join(work, 'layer.tar.gz')])
+    .toString()
+    .split(' ')[0];
   const again = JSON.parse(timed(['node', '--input-type=module', '-e', script]).stdout);
-  const identical = execFileSync('sha256sum', [join(work, 'layer.tar.gz')]).toString().split(' ')[0] === firstSha;
-  const tarRef = timed(['sh', '-c', `tar --sort=name --numeric-owner --mtime=@1700000000 --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* --exclude=./run/* --exclude=./tmp/* --exclude=./var/cache/apt/archives -C ${tree} -cf - . | gzip -n -6 > ${join(work, 'ref.tar.gz')}`]);
+  const identical =
+    execFileSync('sha256sum', [join(work, 'layer.tar.gz')])
+      .toString()
+      .split(' ')[0] === firstSha;
+  const tarRef = timed([
+    'sh',
+    '-c',
+    `tar --sort=name --numeric-owner --mtime=@1700000000 --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* --exclude=./run/* --exclude=./tmp/* --exclude=./var/cache/apt/archives -C ${tree} -cf - . | gzip -n -6 > ${join(work, 'ref.tar.gz')}`,
+  ]);
   const refSize = Number(execFileSync('stat', ['-c', '%s', join(work, 'ref.tar.gz')]).toString());
   results.layer = { packLayer: mine, packLayerAgain: again, identical, tarGzip: { seconds: tarRef.seconds, size: refSize } };
-  lines.push(`| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(tarRef.seconds / mine.packSeconds).toFixed(2)}× as fast as tar\\|gzip; second run ${identical ? 'byte-identical' : 'DIFFERENT'}) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`);
+  lines.push(
+    `| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(tarRef.seconds / mine.packSeconds).toFixed(2)}× as fast as tar\\|gzip; second run ${identical ? 'byte-identical' : 'DIFFERENT'}) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`,
+  );
   lines.push(`| \`tar --sort=name \\| gzip -n -6\` (reference) | ${tarRef.seconds.toFixed(1)} s | ${mb(refSize)} MB | – |`);
 }
 
@@ -128,7 +174,22 @@ if (!only || only === 'push') {
   // publishImage against `skopeo copy oci: docker://` into the same local docker-registry,
   // each into a fresh repository, plain HTTP on loopback; the image is a debian-minimal build.
   const out = join(work, 'out', 'minimal-cold');
-  if (!results.builds && !opt('--layout')) timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes/debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w'), '--deb-cache-dir', join(work, 'cache-a')], { env: process.env });
+  if (!results.builds && !opt('--layout'))
+    timed(
+      [
+        'node',
+        join(repo, 'bin/imgfactory.js'),
+        'build',
+        join(repo, 'recipes/debian-minimal.ts'),
+        '--out',
+        out,
+        '--work-dir',
+        join(work, 'w'),
+        '--deb-cache-dir',
+        join(work, 'cache-a'),
+      ],
+      { env: process.env },
+    );
   const layoutDir = opt('--layout') ?? join(out, 'debian-minimal');
   const { startLocalRegistry, publishImage } = await import(join(repo, 'dist/registry/index.js'));
   // A fresh registry for every push, so neither side can skip or mount blobs it saw before.
@@ -152,12 +213,16 @@ if (!only || only === 'push') {
       const again = await push();
       return { seconds, bytes: r.bytesUploaded, blobs: r.blobsUploaded, repushSeconds: (performance.now() - t1) / 1000, repushBlobs: again.blobsUploaded };
     });
-    const sk = await fresh(async (host) => timed(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:12.0.0`, `docker://${host}/bench/debian-minimal:12`]));
+    const sk = await fresh(async (host) =>
+      timed(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:12.0.0`, `docker://${host}/bench/debian-minimal:12`]),
+    );
     runs.push({ ours: mine.seconds, skopeo: sk.seconds, bytes: mine.bytes, blobs: mine.blobs, repush: mine.repushSeconds, repushBlobs: mine.repushBlobs });
   }
   const med = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[1];
   results.push = { runs };
-  lines.push(`| \`imgfactory push\` debian-minimal to an empty local registry (median of 3) | ${med('ours').toFixed(2)} s (${(med('ours') / med('skopeo')).toFixed(2)}× skopeo) | ${mb(runs[0].bytes)} MB in ${runs[0].blobs} blobs | plain HTTP on loopback |`);
+  lines.push(
+    `| \`imgfactory push\` debian-minimal to an empty local registry (median of 3) | ${med('ours').toFixed(2)} s (${(med('ours') / med('skopeo')).toFixed(2)}× skopeo) | ${mb(runs[0].bytes)} MB in ${runs[0].blobs} blobs | plain HTTP on loopback |`,
+  );
   lines.push(`| \`skopeo copy oci: docker://\` to an empty local registry (reference, median of 3) | ${med('skopeo').toFixed(2)} s | – | – |`);
   lines.push(`| unchanged re-push with \`imgfactory push\` (median of 3) | ${med('repush').toFixed(2)} s | ${runs[0].repushBlobs} blobs uploaded | – |`);
 }
@@ -167,5 +232,7 @@ mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(results, null, 2));
 console.log('| what | time | compressed | unpacked / notes |\n|---|---|---|---|');
 console.log(lines.join('\n'));
-console.log(`\nload average (1, 5, 15 min): ${results.loadAverageAtStart.map((x) => x.toFixed(1)).join(', ')} at start, ${results.loadAverageAtEnd.map((x) => x.toFixed(1)).join(', ')} at end, ${results.cpus} CPUs`);
+console.log(
+  `\nload average (1, 5, 15 min): ${results.loadAverageAtStart.map((x) => x.toFixed(1)).join(', ')} at start, ${results.loadAverageAtEnd.map((x) => x.toFixed(1)).join(', ')} at end, ${results.cpus} CPUs`,
+);
 rmSync(work, { recursive: true, force: true });

@@ -70,11 +70,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
         details: { argv: [...argv] },
       });
     }
-    const why = result.timedOut
-      ? `timed out after ${options.timeoutMs} ms`
-      : result.isCanceled
-        ? 'cancelled'
-        : `exit ${result.exitCode ?? result.signal}`;
+    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.isCanceled ? 'cancelled' : `exit ${result.exitCode ?? result.signal}`;
     // Some tools (debootstrap) report their errors on stdout.
     const tail = stderrTail(String(result.stderr ?? '')) || stderrTail(String(result.stdout ?? ''));
     throw new ExecError(options.failCode ?? 'COMMAND_FAILED', `${file} failed (${why})${tail ? `: ${tail}` : ''}`, {

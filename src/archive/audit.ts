@@ -50,7 +50,8 @@ export function auditPackages(input: AuditInput): VerifiedPackageManifest {
     }
     const id = deb.identity;
     const known = id ? archive.findAll(id.package, id.version, id.architecture) : [];
-    if (id && known.length > 0) hashMismatch.push(`${deb.file} (${id.package} ${id.version} ${id.architecture}: sha256 ${deb.sha256}, index says ${known[0]!.sha256})`);
+    if (id && known.length > 0)
+      hashMismatch.push(`${deb.file} (${id.package} ${id.version} ${id.architecture}: sha256 ${deb.sha256}, index says ${known[0]!.sha256})`);
     else debUnproven.push(`${deb.file}${id ? ` (${id.package} ${id.version} ${id.architecture})` : ''}`);
   }
 

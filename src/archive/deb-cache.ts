@@ -85,7 +85,10 @@ export class DebCache {
       // should anything in the build write through the link, the next build's re-hash finds it.
       const linked = await link(file, target)
         .catch(() => copyFile(file, target))
-        .then(() => true, () => false); // pruned by a concurrent build meanwhile: download it
+        .then(
+          () => true,
+          () => false,
+        ); // pruned by a concurrent build meanwhile: download it
       if (!linked) continue;
       staged++;
       stagedBytes += got.size;

@@ -53,12 +53,7 @@ export async function fetchBytes(url: string, http: HttpOptions = {}, limits: Fe
 }
 
 /** Streams the body into `file` (created or emptied on each attempt); returns its size and sha256 hex. */
-export async function fetchToFile(
-  url: string,
-  file: string,
-  http: HttpOptions = {},
-  limits: FetchLimits = {},
-): Promise<{ size: number; sha256: string }> {
+export async function fetchToFile(url: string, file: string, http: HttpOptions = {}, limits: FetchLimits = {}): Promise<{ size: number; sha256: string }> {
   return withRetries(url, http, async (response) => {
     const hash = createHash('sha256');
     const fh = await open(file, 'w');

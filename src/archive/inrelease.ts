@@ -63,11 +63,7 @@ export const DEFAULT_MAX_CLOCK_SKEW_MS = 10 * 60_000;
  */
 const SIGNATURE_VALUE_FAILED = /^Signature verification failed/;
 
-export async function verifyInRelease(
-  bytes: Uint8Array,
-  keys: readonly PinnedKey[],
-  options: VerifyInReleaseOptions,
-): Promise<VerifiedRelease> {
+export async function verifyInRelease(bytes: Uint8Array, keys: readonly PinnedKey[], options: VerifyInReleaseOptions): Promise<VerifiedRelease> {
   const name = options.name ?? `dists/${options.suite}/InRelease`;
   const details = { file: name, suite: options.suite };
   if (keys.length === 0) throw new ArchiveError('KEYRING_INVALID', `${name}: no pinned keys to verify with`, { details });
@@ -159,11 +155,9 @@ export async function verifyInRelease(
   const signedText = message.getText();
   const release = parseRelease(signedText, name);
   if (release.codename !== options.suite && release.suite !== options.suite) {
-    throw new ArchiveError(
-      'RELEASE_SUITE_MISMATCH',
-      `${name}: is for ${release.codename ?? '?'} (${release.suite ?? '?'}), not ${options.suite}`,
-      { details: { ...details, codename: release.codename, releaseSuite: release.suite } },
-    );
+    throw new ArchiveError('RELEASE_SUITE_MISMATCH', `${name}: is for ${release.codename ?? '?'} (${release.suite ?? '?'}), not ${options.suite}`, {
+      details: { ...details, codename: release.codename, releaseSuite: release.suite },
+    });
   }
   if (release.date > latestAcceptable) {
     throw new ArchiveError('RELEASE_DATE_IN_FUTURE', `${name}: Date ${release.date.toISOString()} is in the future`, {

@@ -16,11 +16,7 @@ export interface FetchedDeb {
  * Downloads `<archiveUrl>/<filename>` to `destFile`, checking size (DEB_SIZE_MISMATCH) and
  * SHA256 (DEB_HASH_MISMATCH) against the index entry; `destFile` appears only when both match.
  */
-export async function fetchVerifiedDeb(
-  archive: { readonly http: HttpOptions },
-  entry: ArchivePackage,
-  destFile: string,
-): Promise<FetchedDeb> {
+export async function fetchVerifiedDeb(archive: { readonly http: HttpOptions }, entry: ArchivePackage, destFile: string): Promise<FetchedDeb> {
   const url = `${entry.archiveUrl}/${entry.filename}`;
   await mkdir(dirname(destFile), { recursive: true });
   const tmp = tempSibling(destFile);

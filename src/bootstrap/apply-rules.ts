@@ -7,7 +7,11 @@ import { resolveInRoot } from './root-path.js';
 import { dpkgSlimConfig, SCRUB_RULES, slimDeletions, stripPaths } from './rules.js';
 import { addUser, clampShadowDays, type UserDb } from './users.js';
 
-const exists = (p: string) => lstat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Write a file that belongs in the image, only when its bytes or mode change. Rewriting equal

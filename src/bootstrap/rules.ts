@@ -48,7 +48,18 @@ export function stripPaths(strip: StripRules): string[] {
     out.push('usr/lib/apt', 'etc/apt', 'var/lib/apt', 'var/cache/apt', 'var/log/apt');
   }
   if (strip.dpkgTools) {
-    for (const t of ['dpkg', 'dpkg-deb', 'dpkg-divert', 'dpkg-maintscript-helper', 'dpkg-query', 'dpkg-realpath', 'dpkg-split', 'dpkg-statoverride', 'dpkg-trigger', 'update-alternatives']) {
+    for (const t of [
+      'dpkg',
+      'dpkg-deb',
+      'dpkg-divert',
+      'dpkg-maintscript-helper',
+      'dpkg-query',
+      'dpkg-realpath',
+      'dpkg-split',
+      'dpkg-statoverride',
+      'dpkg-trigger',
+      'update-alternatives',
+    ]) {
       out.push(`usr/bin/${t}`, `usr/sbin/${t}`, `sbin/${t}`, `bin/${t}`);
     }
   }

@@ -16,7 +16,6 @@ const GLOBAL_OPTIONS = {
   version: { type: 'boolean', short: 'V' },
 } as const;
 
-
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
@@ -130,7 +129,18 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     const status = reportError(e, io, debug);
     if (json && !wroteStdout) {
       const typed = e instanceof ImgfactoryError ? e : fileSystemError(e);
-      io.out(JSON.stringify({ ok: false, code: typed?.code ?? 'INTERNAL', exitStatus: status, reason: typed?.message ?? (e instanceof Error ? e.message.split('\n')[0] : String(e)) }, null, 2));
+      io.out(
+        JSON.stringify(
+          {
+            ok: false,
+            code: typed?.code ?? 'INTERNAL',
+            exitStatus: status,
+            reason: typed?.message ?? (e instanceof Error ? e.message.split('\n')[0] : String(e)),
+          },
+          null,
+          2,
+        ),
+      );
     }
     return status;
   }

@@ -69,8 +69,14 @@ const imageEntry = z.object({
   status: z.enum(IMAGE_STATUSES),
   changes: z.array(packageChange).optional(),
   error: z.string().max(4000).optional(),
-  newDigest: z.string().regex(/^sha256:[a-f0-9]{64}$/, { message: 'expected sha256:<64 hex>' }).optional(),
-  versionTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, { message: 'expected an OCI tag' }).optional(),
+  newDigest: z
+    .string()
+    .regex(/^sha256:[a-f0-9]{64}$/, { message: 'expected sha256:<64 hex>' })
+    .optional(),
+  versionTag: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, { message: 'expected an OCI tag' })
+    .optional(),
   rollback: z
     .string()
     .max(1000)

@@ -112,9 +112,13 @@ export function createGithubClient(options: GithubClientOptions): GithubClient {
       } catch (e) {
         if (cancelled()) throw interrupted(route);
         if (timeout.aborted) {
-          throw new GithubError('GITHUB_UNREACHABLE', `GitHub API: ${route}: no answer within ${Math.ceil((options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) / 1000)} s`, {
-            details: { route },
-          });
+          throw new GithubError(
+            'GITHUB_UNREACHABLE',
+            `GitHub API: ${route}: no answer within ${Math.ceil((options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) / 1000)} s`,
+            {
+              details: { route },
+            },
+          );
         }
         if (!isHttpError(e)) {
           // Only octokit and fetch run inside `request`: whatever else they throw is the

@@ -75,9 +75,7 @@ export function findIssue(issues: readonly OpenIssue[], repository: string): num
 /** One REST call: an octokit route with its parameters (owner and repo filled in on sending). */
 export interface PlannedRequest {
   readonly route:
-    | 'POST /repos/{owner}/{repo}/issues'
-    | 'PATCH /repos/{owner}/{repo}/issues/{issue_number}'
-    | 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments';
+    'POST /repos/{owner}/{repo}/issues' | 'PATCH /repos/{owner}/{repo}/issues/{issue_number}' | 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments';
   readonly issueNumber?: number;
   readonly body: Readonly<Record<string, unknown>>;
 }

@@ -88,10 +88,7 @@ export function issueBody(image: ImageReport): string {
     lines.push(`**${image.name}** (\`${image.repository}\`) has ${plural(image.changes.length, 'pending update')}, ${security} of them security.`);
   }
   if (image.changes.length > 0) lines.push('', changeTable(image.changes, ISSUE_TABLE_ROWS));
-  lines.push(
-    '',
-    '_Kept up to date by `imgfactory report`; closed when a rebuild is published. Keep the first line: it is how the next run finds this issue._',
-  );
+  lines.push('', '_Kept up to date by `imgfactory report`; closed when a rebuild is published. Keep the first line: it is how the next run finds this issue._');
   return lines.join('\n');
 }
 

@@ -29,7 +29,9 @@ export async function readCheckReports(files: readonly string[]): Promise<CheckR
     try {
       text = await readFile(file, 'utf8');
     } catch (cause) {
-      throw new GithubError('CHECK_REPORT_INVALID', `${file}: cannot read it (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { details: { source: file } });
+      throw new GithubError('CHECK_REPORT_INVALID', `${file}: cannot read it (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, {
+        details: { source: file },
+      });
     }
     let value: unknown;
     try {
@@ -93,7 +95,12 @@ async function listOpenIssues(client: GithubClient, repository: Repository, sign
   return issues.map((i) => ({ number: i.number, body: i.body ?? null, ...(i.pull_request === undefined ? {} : { pull_request: i.pull_request }) }));
 }
 
-async function send(client: GithubClient, repository: Repository, request: PlannedRequest, signal?: AbortSignal): Promise<{ number?: number; labels?: unknown }> {
+async function send(
+  client: GithubClient,
+  repository: Repository,
+  request: PlannedRequest,
+  signal?: AbortSignal,
+): Promise<{ number?: number; labels?: unknown }> {
   // The route is one of three; its parameters were built by requestsFor, typed there.
   const route: string = request.route;
   const response = await client.request(route, {

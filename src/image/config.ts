@@ -35,7 +35,12 @@ export function buildImageConfig(input: ImageConfigInput): ImageConfig {
   if (c.entrypoint !== undefined) runtime.Entrypoint = [...c.entrypoint];
   if (c.cmd !== undefined) runtime.Cmd = [...c.cmd];
   if (c.workdir !== undefined) runtime.WorkingDir = c.workdir;
-  if (Object.keys(c.labels).length > 0) runtime.Labels = Object.fromEntries(Object.keys(c.labels).sort().map((k) => [k, c.labels[k]!]));
+  if (Object.keys(c.labels).length > 0)
+    runtime.Labels = Object.fromEntries(
+      Object.keys(c.labels)
+        .sort()
+        .map((k) => [k, c.labels[k]!]),
+    );
   if (c.stopSignal !== undefined) runtime.StopSignal = c.stopSignal;
   const history: HistoryEntry[] = input.layers.map((l) => ({
     created: input.created,

@@ -60,7 +60,7 @@ export function sortRecord(attrs: Readonly<Record<string, string>>): Readonly<Re
 function unescapeOctal(s: string): string {
   if (!s.includes('\\')) return s;
   const bytes: number[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     if (s[i] === '\\' && /^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) {
       bytes.push(parseInt(s.slice(i + 1, i + 4), 8) & 0xff);
       i += 4;

@@ -2,13 +2,7 @@
 export * from './types.js';
 export { snapshotTree, splitDeviceNumber, HOST_XATTRS, type SnapshotOptions } from './snapshot.js';
 export { diffSnapshots, entryDiffers } from './diff.js';
-export {
-  packLayer,
-  packRootfsTar,
-  type PackLayerOptions,
-  type PackRootfsOptions,
-  type RootfsTarInfo,
-} from './pack.js';
+export { packLayer, packRootfsTar, type PackLayerOptions, type PackRootfsOptions, type RootfsTarInfo } from './pack.js';
 export { listTarEntries, type TarEntryInfo } from './read-tar.js';
 export { planLayerEntries, planRootfsEntries, clampMtime, WHITEOUT_PREFIX, OPAQUE_MARKER, type PlannedEntry } from './tar-plan.js';
 export { encodeTarHeader, type TarHeader, type TarEntryType } from './tar-header.js';

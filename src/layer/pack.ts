@@ -81,12 +81,7 @@ interface Written {
   uncompressedSize: number;
 }
 
-async function writeTar(
-  root: string,
-  plan: readonly PlannedEntry[],
-  outFile: string,
-  gzipLevel: number | undefined,
-): Promise<Written> {
+async function writeTar(root: string, plan: readonly PlannedEntry[], outFile: string, gzipLevel: number | undefined): Promise<Written> {
   const tarHash = hashingPassThrough();
   const fileHash = gzipLevel === undefined ? undefined : hashingPassThrough();
   const tmp = join(dirname(outFile), `.${basename(outFile)}.partial-${randomBytes(6).toString('hex')}`);

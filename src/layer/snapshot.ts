@@ -139,17 +139,13 @@ async function readXattrs(
   // directories are walked by getfattr too, but their output is ignored.
   const topLevel = [...entries.keys()].filter((p) => !p.includes('/'));
   const out = new Map<string, Readonly<Record<string, string>>>();
-  const args = topLevel.some((p) => unwalked.has(p))
-    ? topLevel.filter((p) => !unwalked.has(p)).map((p) => join(realRoot, p))
-    : [realRoot];
+  const args = topLevel.some((p) => unwalked.has(p)) ? topLevel.filter((p) => !unwalked.has(p)).map((p) => join(realRoot, p)) : [realRoot];
   if (args.length === 0 || entries.size === 0) return out;
   const argv = ['getfattr', '-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', ...args];
   const result = await run(argv, { okExitCodes: [1] });
   if (result.exitCode !== 0) {
     const tolerated = [...unwalked].map((p) => `getfattr: ${join(realRoot, p)}/`);
-    const unexplained = result.stderr
-      .split('\n')
-      .filter((l) => l.trim() !== '' && !tolerated.some((t) => l.startsWith(t)));
+    const unexplained = result.stderr.split('\n').filter((l) => l.trim() !== '' && !tolerated.some((t) => l.startsWith(t)));
     if (unexplained.length > 0) {
       throw new ExecError('COMMAND_FAILED', `getfattr under ${realRoot} failed: ${unexplained.slice(0, 3).join(' | ')}`);
     }

@@ -30,11 +30,7 @@ const OPAQUE_KEY = '\u0000\u0000';
 const WHITEOUT_KEY = '\u0000';
 
 /** Entries for a layer: the whole tree when `changes` is absent (a base layer). */
-export function planLayerEntries(
-  snapshot: Snapshot,
-  changes: LayerChanges | undefined,
-  sourceDateEpoch: number,
-): PlannedEntry[] {
+export function planLayerEntries(snapshot: Snapshot, changes: LayerChanges | undefined, sourceDateEpoch: number): PlannedEntry[] {
   checkEpoch(sourceDateEpoch);
   const paths = changes ? changes.entries : [...snapshot.entries.keys()];
   const items: Array<{ key: string; entry?: SnapshotEntry; marker?: string }> = [];
@@ -63,10 +59,7 @@ export function planRootfsEntries(snapshot: Snapshot, sourceDateEpoch: number): 
   return planLayerEntries(snapshot, undefined, sourceDateEpoch);
 }
 
-function toPlanned(
-  items: ReadonlyArray<{ key: string; entry?: SnapshotEntry; marker?: string }>,
-  sourceDateEpoch: number,
-): PlannedEntry[] {
+function toPlanned(items: ReadonlyArray<{ key: string; entry?: SnapshotEntry; marker?: string }>, sourceDateEpoch: number): PlannedEntry[] {
   const firstLink = new Map<string, string>();
   const out: PlannedEntry[] = [];
   for (const item of items) {
@@ -76,10 +69,7 @@ function toPlanned(
     }
     const e = item.entry!;
     if (baseName(e.path).startsWith(WHITEOUT_PREFIX)) {
-      throw new BuildError(
-        'LAYER_PATH_INVALID',
-        `${e.path}: names starting with ${WHITEOUT_PREFIX} are OCI whiteout markers and cannot be in an image`,
-      );
+      throw new BuildError('LAYER_PATH_INVALID', `${e.path}: names starting with ${WHITEOUT_PREFIX} are OCI whiteout markers and cannot be in an image`);
     }
     const common = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: clampMtime(e.mtimeNs, sourceDateEpoch) };
     if (e.type !== 'dir' && e.nlink > 1) {
@@ -96,10 +86,7 @@ function toPlanned(
   return out;
 }
 
-function entryFor(
-  e: SnapshotEntry,
-  common: Pick<TarHeader, 'mode' | 'uid' | 'gid' | 'mtime'>,
-): PlannedEntry {
+function entryFor(e: SnapshotEntry, common: Pick<TarHeader, 'mode' | 'uid' | 'gid' | 'mtime'>): PlannedEntry {
   const xattrs = Object.keys(e.xattrs).length > 0 ? { xattrs: e.xattrs } : {};
   switch (e.type) {
     case 'file':

@@ -83,7 +83,14 @@ export function parseOciDocument(bytes: Uint8Array, where: string, declaredMedia
   const mediaType = own ?? declaredMediaType;
   const subject = doc.subject === undefined ? undefined : parseDescriptor(doc.subject, `${where}.subject`);
   const annotations = stringMap(doc.annotations, `${where}.annotations`);
-  const artifactType = doc.artifactType === undefined ? undefined : typeof doc.artifactType === 'string' ? doc.artifactType : (() => { throw invalid(`${where}.artifactType`, 'expected a string'); })();
+  const artifactType =
+    doc.artifactType === undefined
+      ? undefined
+      : typeof doc.artifactType === 'string'
+        ? doc.artifactType
+        : (() => {
+            throw invalid(`${where}.artifactType`, 'expected a string');
+          })();
   const common = {
     schemaVersion: 2 as const,
     ...(artifactType !== undefined ? { artifactType } : {}),

@@ -175,7 +175,8 @@ export class Layout {
         signal?.throwIfAborted();
         hash.update(chunk);
         size += chunk.length;
-        if (size > desc.size) throw new LayoutError('LAYOUT_BLOB_CORRUPT', `${this.dir}: blob ${desc.digest} is longer than its descriptor's ${desc.size} bytes`);
+        if (size > desc.size)
+          throw new LayoutError('LAYOUT_BLOB_CORRUPT', `${this.dir}: blob ${desc.digest} is longer than its descriptor's ${desc.size} bytes`);
         if (pending) yield pending;
         pending = chunk;
       }
@@ -204,7 +205,10 @@ export class Layout {
       if (selector.platform) {
         const config = await this.readConfig(doc.manifest);
         if (!platformMatches({ architecture: config.architecture, os: config.os, ...(config.variant ? { variant: config.variant } : {}) }, selector.platform)) {
-          throw new LayoutError('LAYOUT_PLATFORM_NOT_FOUND', `${this.dir}: ${tagName(top)} is ${config.os}/${config.architecture}, not ${platformString(selector.platform)}`);
+          throw new LayoutError(
+            'LAYOUT_PLATFORM_NOT_FOUND',
+            `${this.dir}: ${tagName(top)} is ${config.os}/${config.architecture}, not ${platformString(selector.platform)}`,
+          );
         }
         return { top, tag: top.annotations?.[REF_NAME], descriptor: top, manifest: doc.manifest, config };
       }
@@ -226,7 +230,8 @@ export class Layout {
   /** Every platform image of a tagged entry (one for a single-platform image). */
   async platformImages(top: Descriptor): Promise<LayoutImage[]> {
     const doc = await this.readDocument(top);
-    if (doc.kind === 'manifest') return [{ top, tag: top.annotations?.[REF_NAME], descriptor: top, manifest: doc.manifest, config: await this.readConfig(doc.manifest) }];
+    if (doc.kind === 'manifest')
+      return [{ top, tag: top.annotations?.[REF_NAME], descriptor: top, manifest: doc.manifest, config: await this.readConfig(doc.manifest) }];
     const out: LayoutImage[] = [];
     for (const child of doc.index.manifests) out.push(await this.platformImage(top, child));
     return out;
@@ -275,7 +280,13 @@ export class Layout {
   /** Copy in a blob file whose digest its producer computed (a layer just packed, a verified parent's). */
   async importBlobFile(file: string, digest: Digest): Promise<void> {
     const path = this.blobPath(digest);
-    if (await lstat(path).then((s) => s.isFile(), () => false)) return;
+    if (
+      await lstat(path).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return;
     const tmp = tempSibling(path);
     try {
       await copyFile(file, tmp);

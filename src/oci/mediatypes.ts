@@ -17,9 +17,4 @@ export const MediaType = {
 } as const;
 
 /** What registries must be told we accept when we GET or HEAD a manifest. */
-export const MANIFEST_ACCEPT = [
-  MediaType.imageManifest,
-  MediaType.imageIndex,
-  MediaType.dockerManifest,
-  MediaType.dockerManifestList,
-].join(', ');
+export const MANIFEST_ACCEPT = [MediaType.imageManifest, MediaType.imageIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(', ');

@@ -18,7 +18,12 @@ export interface WriteKeyPairOptions {
 }
 
 export function keyFileBaseName(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'signing-key';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'signing-key'
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -27,7 +32,6 @@ async function exists(path: string): Promise<boolean> {
     () => false,
   );
 }
-
 
 export async function writeKeyPair(options: WriteKeyPairOptions): Promise<{ publicKeyPath: string; privateKeyPath: string }> {
   const publicKeyPath = join(options.outDir, `${options.baseName}.pub.asc`);

@@ -86,10 +86,7 @@ export async function readSigningKey(input: string | Uint8Array, passphrase?: st
   const data = asText(input);
   let key: openpgp.PrivateKey;
   try {
-    key =
-      typeof data === 'string'
-        ? await openpgp.readPrivateKey({ armoredKey: data })
-        : await openpgp.readPrivateKey({ binaryKey: data });
+    key = typeof data === 'string' ? await openpgp.readPrivateKey({ armoredKey: data }) : await openpgp.readPrivateKey({ binaryKey: data });
   } catch (cause) {
     throw new SignError('KEY_INVALID', `not an OpenPGP private key (${(cause as Error).message})`, { cause });
   }
@@ -122,10 +119,7 @@ export async function readVerificationKeys(inputs: readonly (string | Uint8Array
     const data = asText(input);
     let keys: openpgp.Key[];
     try {
-      keys =
-        typeof data === 'string'
-          ? await openpgp.readKeys({ armoredKeys: data })
-          : await openpgp.readKeys({ binaryKeys: data });
+      keys = typeof data === 'string' ? await openpgp.readKeys({ armoredKeys: data }) : await openpgp.readKeys({ binaryKeys: data });
     } catch (cause) {
       throw new SignError('KEY_INVALID', `verification key #${i + 1} is not an OpenPGP key (${(cause as Error).message})`, {
         cause,
@@ -138,9 +132,7 @@ export async function readVerificationKeys(inputs: readonly (string | Uint8Array
 }
 
 /** The public half of a key (public or private input), armored and binary. */
-export async function exportPublicKey(
-  input: string | Uint8Array,
-): Promise<{ armored: string; binary: Uint8Array; fingerprint: string }> {
+export async function exportPublicKey(input: string | Uint8Array): Promise<{ armored: string; binary: Uint8Array; fingerprint: string }> {
   const [key] = await readVerificationKeys([input]);
   if (!key) throw new SignError('KEY_INVALID', 'no key found');
   return { armored: key.armor(), binary: key.write(), fingerprint: keyFingerprint(key) };

@@ -19,11 +19,7 @@ export interface TrustOptions {
   readonly primaryOnly: boolean;
 }
 
-export async function judgeSignature(
-  result: VerificationResult,
-  keys: readonly VerificationKey[],
-  options: TrustOptions,
-): Promise<SignatureVerdict> {
+export async function judgeSignature(result: VerificationResult, keys: readonly VerificationKey[], options: TrustOptions): Promise<SignatureVerdict> {
   const issuer = result.keyID;
   const owner = keys.find((k) => k.getKeys(issuer).length > 0);
   if (!owner) return { kind: 'untrusted', reason: `signed by key ID ${issuer.toHex().toUpperCase()}, which is not trusted` };

@@ -70,7 +70,9 @@ export interface BuildResult {
 }
 
 /** One verified archive per distinct source, shared by a recipe chain (parents are checked against it too). */
-type ArchiveFor = (recipe: Recipe) => Promise<{ archive: VerifiedArchive; mirror: string; securityMirror: string; keys: PinnedKey[]; keyFiles: { path: string; sha256: string }[] }>;
+type ArchiveFor = (
+  recipe: Recipe,
+) => Promise<{ archive: VerifiedArchive; mirror: string; securityMirror: string; keys: PinnedKey[]; keyFiles: { path: string; sha256: string }[] }>;
 
 /** Build a recipe (and, when needed, its `from:` parents first). */
 export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
@@ -97,7 +99,11 @@ export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
     if (isTarget) return { ...result, parents };
     parents.push(result.report);
     const dir = join(options.outDir, recipe.name);
-    parent = await verifyParent(dir, recipe, result.report, { architectures: child!.architectures, archive: (await archiveFor(recipe)).archive, signal: options.signal });
+    parent = await verifyParent(dir, recipe, result.report, {
+      architectures: child!.architectures,
+      archive: (await archiveFor(recipe)).archive,
+      signal: options.signal,
+    });
   }
   throw new BuildError('IMAGE_INVALID', 'empty recipe chain');
 }
@@ -116,7 +122,10 @@ async function reusableParent(recipe: Recipe, child: Recipe, archiveFor: Archive
       ...(options.signing ? { trustedKeys: [options.signing.key.privateKey.toPublic()] } : {}),
       signal: options.signal,
     });
-    options.onEvent?.({ stage: 'parent', message: `reusing ${dir} (${report.manifestDigest}): blobs, packages${options.signing ? ' and signature' : ''} verified` });
+    options.onEvent?.({
+      stage: 'parent',
+      message: `reusing ${dir} (${report.manifestDigest}): blobs, packages${options.signing ? ' and signature' : ''} verified`,
+    });
     return parent;
   } catch (e) {
     options.onEvent?.({ stage: 'parent', message: `not reusing ${dir}: ${parentRejection(e)}; rebuilding it` });
@@ -155,19 +164,29 @@ function memoizedArchive(options: BuildOptions): ArchiveFor {
   };
 }
 
-async function buildOne(recipe: Recipe, parent: VerifiedParent | undefined, archiveFor: ArchiveFor, options: BuildOptions): Promise<Omit<BuildResult, 'parents'>> {
+async function buildOne(
+  recipe: Recipe,
+  parent: VerifiedParent | undefined,
+  archiveFor: ArchiveFor,
+  options: BuildOptions,
+): Promise<Omit<BuildResult, 'parents'>> {
   const now = options.now ?? (() => new Date());
   const startedOn = now().toISOString();
   const clock = new StageClock(options.onEvent);
   for (const arch of recipe.architectures) {
     if (arch !== options.hostArch) {
-      throw new UsageError('BAD_OPTION', `${recipe.name}: architecture ${arch} differs from the build host (${options.hostArch}); build it on a ${arch} host or in a matrix job`);
+      throw new UsageError(
+        'BAD_OPTION',
+        `${recipe.name}: architecture ${arch} differs from the build host (${options.hostArch}); build it on a ${arch} host or in a matrix job`,
+      );
     }
   }
   if (parent && parent.recipe.suite !== recipe.suite) {
     throw new UsageError('BAD_OPTION', `${recipe.name}: suite ${recipe.suite} differs from its parent's (${parent.recipe.suite})`);
   }
-  const { archive, mirror, securityMirror, keys, keyFiles } = await clock.time('archive', `verifying ${recipe.suite} indexes against keys/`, () => archiveFor(recipe));
+  const { archive, mirror, securityMirror, keys, keyFiles } = await clock.time('archive', `verifying ${recipe.suite} indexes against keys/`, () =>
+    archiveFor(recipe),
+  );
   const sourceDateEpoch = options.sourceDateEpoch ?? Math.floor(archive.newestReleaseDate.getTime() / 1000);
   const created = new Date(sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z');
 
@@ -184,7 +203,9 @@ async function buildOne(recipe: Recipe, parent: VerifiedParent | undefined, arch
     const debCache = options.debCache && options.debCache.maxBytes > 0 ? new DebCache(options.debCache) : undefined;
     const debCacheDir = join(work, 'debs');
     if (debCache) {
-      const staged = await clock.time('deb-cache', `re-hashing cached .debs the verified indexes list`, () => debCache.stage(debCacheDir, archive, options.signal));
+      const staged = await clock.time('deb-cache', `re-hashing cached .debs the verified indexes list`, () =>
+        debCache.stage(debCacheDir, archive, options.signal),
+      );
       clock.event({
         stage: 'deb-cache',
         message: `${staged.staged} verified .debs (${(staged.stagedBytes / 1e6).toFixed(1)} MB) from the cache${staged.corrupt.length > 0 ? `; ${staged.corrupt.length} corrupt, deleted and downloaded again` : ''}`,

@@ -120,7 +120,10 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
       outFile: join(input.blobDir, `layer-${input.arch}-${layerNo++}.tar.gz`),
     });
     layers.push({ ...info, createdBy });
-    clock.event({ stage: 'layer', message: `${createdBy.slice(0, 60)}: ${(info.size / 1e6).toFixed(1)} MB compressed, ${(info.uncompressedSize / 1e6).toFixed(1)} MB unpacked` });
+    clock.event({
+      stage: 'layer',
+      message: `${createdBy.slice(0, 60)}: ${(info.size / 1e6).toFixed(1)} MB compressed, ${(info.uncompressedSize / 1e6).toFixed(1)} MB unpacked`,
+    });
     return after;
   };
 
@@ -180,7 +183,13 @@ export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
         }),
       );
     }
-    if (!squash) current = await clock.time('layer:base', undefined, () => pack(undefined, `imgfactory bootstrap: ${input.bootstrapper} --variant=${recipe.variant} ${recipe.suite}${recipe.updates ? ' + updates + security' : ''}`));
+    if (!squash)
+      current = await clock.time('layer:base', undefined, () =>
+        pack(
+          undefined,
+          `imgfactory bootstrap: ${input.bootstrapper} --variant=${recipe.variant} ${recipe.suite}${recipe.updates ? ' + updates + security' : ''}`,
+        ),
+      );
   }
 
   for (const l of recipe.layers) {

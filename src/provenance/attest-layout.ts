@@ -14,13 +14,7 @@ import type { SigningKey } from '../pgp/keys.js';
 import { buildCycloneDxSbom } from './cyclonedx.js';
 import { signDsse } from './dsse.js';
 import { buildSpdxSbom } from './spdx.js';
-import {
-  buildProvenance,
-  IN_TOTO_PAYLOAD_TYPE,
-  SLSA_PROVENANCE_V1,
-  type ProvenanceInput,
-  type ProvenanceStatement,
-} from './statement.js';
+import { buildProvenance, IN_TOTO_PAYLOAD_TYPE, SLSA_PROVENANCE_V1, type ProvenanceInput, type ProvenanceStatement } from './statement.js';
 
 export type SbomFormat = 'spdx' | 'cyclonedx';
 export const SBOM_FORMATS: readonly SbomFormat[] = ['spdx', 'cyclonedx'];

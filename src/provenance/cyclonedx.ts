@@ -40,12 +40,7 @@ export interface CycloneDxDocument {
   readonly dependencies: readonly { readonly ref: string; readonly dependsOn: readonly string[] }[];
 }
 
-export function buildCycloneDxSbom(
-  manifest: VerifiedPackageManifest,
-  image: SbomImage,
-  created: string,
-  toolVersion = 'unknown',
-): CycloneDxDocument {
+export function buildCycloneDxSbom(manifest: VerifiedPackageManifest, image: SbomImage, created: string, toolVersion = 'unknown'): CycloneDxDocument {
   if (!isDigest(image.manifestDigest)) throw new TypeError(`not a sha256 digest: ${image.manifestDigest}`);
   const hex = digestHex(image.manifestDigest);
   const timestamp = utcTimestamp(created);

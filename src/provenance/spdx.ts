@@ -75,12 +75,7 @@ function spdxId(base: string, taken: Set<string>): string {
   return id;
 }
 
-export function buildSpdxSbom(
-  manifest: VerifiedPackageManifest,
-  image: SbomImage,
-  created: string,
-  toolVersion = 'unknown',
-): SpdxDocument {
+export function buildSpdxSbom(manifest: VerifiedPackageManifest, image: SbomImage, created: string, toolVersion = 'unknown'): SpdxDocument {
   if (!isDigest(image.manifestDigest)) throw new TypeError(`not a sha256 digest: ${image.manifestDigest}`);
   const hex = digestHex(image.manifestDigest);
   const createdUtc = utcTimestamp(created);

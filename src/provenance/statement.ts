@@ -128,9 +128,7 @@ const statementSchema = z.object({
     buildDefinition: z.object({
       buildType: z.string(),
       externalParameters: z.record(z.string(), z.unknown()),
-      resolvedDependencies: z
-        .array(z.object({ name: z.string().optional(), uri: z.string().optional(), digest: digestSet.optional() }))
-        .optional(),
+      resolvedDependencies: z.array(z.object({ name: z.string().optional(), uri: z.string().optional(), digest: digestSet.optional() })).optional(),
     }),
     runDetails: z.object({
       builder: z.object({ id: z.string() }),
@@ -166,8 +164,6 @@ export function parseProvenance(payload: Uint8Array): ProvenanceFacts {
     subjectDigests: s.subject.flatMap((x) => (x.digest.sha256 === undefined ? [] : [`sha256:${x.digest.sha256}`])),
     builderId: s.predicate.runDetails.builder.id,
     dependencies: deps.length,
-    debs: deps.flatMap((d) =>
-      d.name?.startsWith('pkg:deb/') ? [{ purl: d.name, sha256: d.digest?.sha256 ?? '' }] : [],
-    ),
+    debs: deps.flatMap((d) => (d.name?.startsWith('pkg:deb/') ? [{ purl: d.name, sha256: d.digest?.sha256 ?? '' }] : [])),
   };
 }

@@ -57,7 +57,12 @@ function issueLines(shown: string, issues: readonly z.core.$ZodIssue[]): string[
       // Report the branch that got furthest, not "invalid input".
       const best = issue.errors.slice().sort((a, b) => deepest(b) - deepest(a))[0];
       if (best && best.length > 0) {
-        lines.push(...issueLines(shown, best.map((i) => ({ ...i, path: [...issue.path, ...i.path] }))));
+        lines.push(
+          ...issueLines(
+            shown,
+            best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
+          ),
+        );
         continue;
       }
     }

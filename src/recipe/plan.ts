@@ -30,7 +30,10 @@ export function planBuilds(recipes: readonly Recipe[]): PlanStep[] {
     if (r.from !== undefined) children.set(r.from, [...(children.get(r.from) ?? []), r.file]);
   }
   const level = new Map<string, number>();
-  const ready = recipes.filter((r) => r.from === undefined).map((r) => r.file).sort();
+  const ready = recipes
+    .filter((r) => r.from === undefined)
+    .map((r) => r.file)
+    .sort();
   for (const f of ready) level.set(f, 0);
   const order: PlanStep[] = [];
   while (ready.length > 0) {

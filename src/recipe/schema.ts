@@ -42,9 +42,7 @@ const mode = z.union([
 ]);
 
 const owner = z.union([
-  z
-    .string()
-    .regex(/^\d+:\d+$/, { message: 'expected numeric "uid:gid"' }),
+  z.string().regex(/^\d+:\d+$/, { message: 'expected numeric "uid:gid"' }),
   z.strictObject({ uid: z.number().int().min(0), gid: z.number().int().min(0) }),
 ]);
 
@@ -90,7 +88,10 @@ export const configSchema = z.strictObject({
   cmd: z.array(z.string()).optional(),
   labels: z.record(z.string().min(1), z.string()).optional(),
   ports: z.array(port).optional(),
-  stopSignal: z.string().regex(/^(SIG[A-Z0-9]+|\d+)$/).optional(),
+  stopSignal: z
+    .string()
+    .regex(/^(SIG[A-Z0-9]+|\d+)$/)
+    .optional(),
 });
 
 export const slimSchema = z.union([
@@ -116,11 +117,9 @@ export const stripSchema = z.union([
 ]);
 
 export const publishSchema = z.strictObject({
-  repository: z
-    .string()
-    .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, {
-      message: 'expected "registry[:port]/path/name" in lowercase',
-    }),
+  repository: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, {
+    message: 'expected "registry[:port]/path/name" in lowercase',
+  }),
   tags: z.array(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: 'expected an OCI tag' })).min(1),
 });
 
@@ -136,7 +135,10 @@ export const recipeSchema = z.strictObject({
     .optional(),
   mirror: httpUrl.optional(),
   securityMirror: httpUrl.optional(),
-  components: z.array(z.string().regex(/^[a-z][a-z0-9/-]*$/)).min(1).optional(),
+  components: z
+    .array(z.string().regex(/^[a-z][a-z0-9/-]*$/))
+    .min(1)
+    .optional(),
   variant: z.enum(['minbase', 'buildd', 'default']).optional(),
   /** Enable <suite>-updates and <suite>-security and upgrade (default true). */
   updates: z.boolean().optional(),

@@ -65,7 +65,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   const unauthorized = (message: string) => new RegistryError('REGISTRY_UNAUTHORIZED', `${registry}: ${message}`, { details: { registry } });
   const rejected = () =>
-    unauthorized(credentials ? `authentication failed (credentials from ${credentials.source} were rejected)` : 'authentication required and no credentials were found');
+    unauthorized(
+      credentials ? `authentication failed (credentials from ${credentials.source} were rejected)` : 'authentication required and no credentials were found',
+    );
 
   function basicHeader(): string {
     const c = credentials!;
@@ -188,7 +190,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         return;
       }
       if (challenges.some((c) => c.scheme === 'basic')) {
-        if (!credentials) throw unauthorized('authentication required and no credentials were found (set IMGFACTORY_REGISTRY_USER/IMGFACTORY_REGISTRY_PASSWORD or docker login)');
+        if (!credentials)
+          throw unauthorized(
+            'authentication required and no credentials were found (set IMGFACTORY_REGISTRY_USER/IMGFACTORY_REGISTRY_PASSWORD or docker login)',
+          );
         if (credentials.identityToken) throw unauthorized('registry asks for a password but the stored credential is an identity token');
         if (sent?.startsWith('Basic ')) throw rejected();
         scheme = 'basic';

@@ -70,15 +70,20 @@ export async function openCheckedSource(source: BlobSource, digest: Digest, size
     fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    throw new RegistryError('BLOB_DIGEST_MISMATCH', `${file}: ${code === 'ELOOP' ? 'is a symbolic link' : `cannot be read (${code ?? 'error'})`}; nothing was uploaded`, {
-      cause,
-      details: { digest },
-    });
+    throw new RegistryError(
+      'BLOB_DIGEST_MISMATCH',
+      `${file}: ${code === 'ELOOP' ? 'is a symbolic link' : `cannot be read (${code ?? 'error'})`}; nothing was uploaded`,
+      {
+        cause,
+        details: { digest },
+      },
+    );
   }
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new RegistryError('BLOB_DIGEST_MISMATCH', `${file}: not a regular file; nothing was uploaded`, { details: { digest } });
-    if (st.size !== size) throw new RegistryError('BLOB_DIGEST_MISMATCH', `${file}: ${st.size} bytes, its descriptor says ${size}; nothing was uploaded`, { details: { digest } });
+    if (st.size !== size)
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `${file}: ${st.size} bytes, its descriptor says ${size}; nothing was uploaded`, { details: { digest } });
     const reader: SourceReader = {
       async read(offset, length) {
         const buf = Buffer.allocUnsafe(length);
@@ -148,7 +153,12 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
       timeoutMs: 0,
       signal,
     });
-    if (res.status !== 202) throw uploadError(res, parseRegistryErrors(await readText(res)).map((e) => e.code), step);
+    if (res.status !== 202)
+      throw uploadError(
+        res,
+        parseRegistryErrors(await readText(res)).map((e) => e.code),
+        step,
+      );
     await discard(res);
     const location = res.headers.get('location');
     const next = location ? resolveLocation(location, session.href) : session;
@@ -177,7 +187,12 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
       timeoutMs: 0,
       signal,
     });
-    if (res.status !== 201 && res.status !== 204) throw uploadError(res, parseRegistryErrors(await readText(res)).map((e) => e.code), step);
+    if (res.status !== 201 && res.status !== 204)
+      throw uploadError(
+        res,
+        parseRegistryErrors(await readText(res)).map((e) => e.code),
+        step,
+      );
     await discard(res);
   }
 

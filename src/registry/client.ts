@@ -106,7 +106,14 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
 
   async function hasBlobDirect(repository: string, digest: Digest, retry: boolean): Promise<boolean> {
     const what = `HEAD ${repository} blob ${short(digest)}`;
-    const res = await transport.send({ method: 'HEAD', url: url(`/v2/${repository}/blobs/${digest}`), scopes: blobScopes(repository, true), retry, what, signal });
+    const res = await transport.send({
+      method: 'HEAD',
+      url: url(`/v2/${repository}/blobs/${digest}`),
+      scopes: blobScopes(repository, true),
+      retry,
+      what,
+      signal,
+    });
     await discard(res);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
@@ -133,7 +140,14 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       const location = res.headers.get('location');
       if (location) {
         await transport
-          .send({ method: 'DELETE', url: resolveLocation(location, target.href), scopes: blobScopes(repository, true), retry: false, what: 'cancel upload', signal })
+          .send({
+            method: 'DELETE',
+            url: resolveLocation(location, target.href),
+            scopes: blobScopes(repository, true),
+            retry: false,
+            what: 'cancel upload',
+            signal,
+          })
           .then(discard)
           .catch(() => {});
       }
@@ -147,7 +161,15 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       async () => {
         const part = `${file}.part-${randomBytes(4).toString('hex')}`;
         try {
-          const res = await transport.send({ method: 'GET', url: url(`/v2/${repository}/blobs/${digest}`), scopes: blobScopes(repository, false), retry: true, what, timeoutMs: 0, signal });
+          const res = await transport.send({
+            method: 'GET',
+            url: url(`/v2/${repository}/blobs/${digest}`),
+            scopes: blobScopes(repository, false),
+            retry: true,
+            what,
+            timeoutMs: 0,
+            signal,
+          });
           if (res.status !== 200 || !res.body) throw await transport.unexpected(res, what, 'REGISTRY_PROTOCOL');
           const hash = createHash('sha256');
           let got = 0;
@@ -164,7 +186,9 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           }
           const actual = `sha256:${hash.digest('hex')}`;
           if (got !== size || actual !== digest) {
-            throw new RegistryError('BLOB_DIGEST_MISMATCH', `${registry}: ${what}: content does not match its digest`, { details: { registry, digest, size: got } });
+            throw new RegistryError('BLOB_DIGEST_MISMATCH', `${registry}: ${what}: content does not match its digest`, {
+              details: { registry, digest, size: got },
+            });
           }
           await rename(part, file);
         } catch (e) {

@@ -146,9 +146,7 @@ async function fromHelper(helper: string, registry: string, env: Readonly<Record
     const missing = cause instanceof ExecError && cause.code === 'TOOL_MISSING';
     throw new RegistryError(
       'CREDENTIALS_UNAVAILABLE',
-      missing
-        ? `docker-credential-${helper} (named in ${file}) is not installed`
-        : `docker-credential-${helper} get failed for ${registry}`,
+      missing ? `docker-credential-${helper} (named in ${file}) is not installed` : `docker-credential-${helper} get failed for ${registry}`,
       { details: { helper, registry } },
     );
   }
@@ -186,8 +184,7 @@ export async function resolveCredentials(options: ResolveCredentialsOptions): Pr
     }
     return makeCredentials(user, password, false, 'environment');
   }
-  const file =
-    options.dockerConfigPath ?? join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json');
+  const file = options.dockerConfigPath ?? join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json');
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -71,9 +71,13 @@ async function assertPortFree(port: number): Promise<void> {
     srv.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'EADDRINUSE' || e.code === 'EACCES'
-          ? new RegistryError('REGISTRY_PORT_IN_USE', `127.0.0.1:${port}: ${e.code === 'EACCES' ? 'not allowed to listen on this port' : 'the port is already in use'}`, {
-              details: { port },
-            })
+          ? new RegistryError(
+              'REGISTRY_PORT_IN_USE',
+              `127.0.0.1:${port}: ${e.code === 'EACCES' ? 'not allowed to listen on this port' : 'the port is already in use'}`,
+              {
+                details: { port },
+              },
+            )
           : e,
       ),
     );
@@ -87,8 +91,24 @@ async function generateTls(dir: string): Promise<{ caFile: string; certFile: str
   const p = (name: string) => join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await run(
-    ['openssl', 'req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '30', '-subj', '/CN=imgfactory local registry CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'openssl',
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      p('ca.key'),
+      '-out',
+      p('ca.crt'),
+      '-days',
+      '30',
+      '-subj',
+      '/CN=imgfactory local registry CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     { failCode: 'COMMAND_FAILED' },
   );
   await run(['openssl', 'req', '-new', ...ec, '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=localhost'], { failCode: 'COMMAND_FAILED' });
@@ -97,8 +117,24 @@ async function generateTls(dir: string): Promise<{ caFile: string; certFile: str
     'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n',
   );
   await run(
-    ['openssl', 'x509', '-req', '-in', p('server.csr'), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.crt'),
-      '-days', '30', '-extfile', p('server.ext')],
+    [
+      'openssl',
+      'x509',
+      '-req',
+      '-in',
+      p('server.csr'),
+      '-CA',
+      p('ca.crt'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      p('server.crt'),
+      '-days',
+      '30',
+      '-extfile',
+      p('server.ext'),
+    ],
     { failCode: 'COMMAND_FAILED' },
   );
   // containers/image reads every *.key in a --cert-dir as a client key: give it the CA alone.

@@ -43,7 +43,8 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
   const clients = new Map<string, RegistryClient>();
   for (const registry of new Set(targets.map((t) => t.registry))) {
     const credentials =
-      options.credentials ?? (await resolveCredentials({ registry, env: options.env, ...(options.dockerConfigPath ? { dockerConfigPath: options.dockerConfigPath } : {}) }));
+      options.credentials ??
+      (await resolveCredentials({ registry, env: options.env, ...(options.dockerConfigPath ? { dockerConfigPath: options.dockerConfigPath } : {}) }));
     clients.set(
       registry,
       createRegistryClient({
@@ -62,7 +63,12 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
   // Signatures first: a consumer that sees the new tag can verify it at once. Stray signatures
   // for a digest whose push then failed name content nobody can fetch, so they grant nothing.
   const lookaside = options.lookasideDir
-    ? await writeLookasideFromLayout({ layoutDir: options.layoutDir, lookasideDir: options.lookasideDir, targets, ...(options.ref ? { ref: options.ref } : {}) })
+    ? await writeLookasideFromLayout({
+        layoutDir: options.layoutDir,
+        lookasideDir: options.lookasideDir,
+        targets,
+        ...(options.ref ? { ref: options.ref } : {}),
+      })
     : undefined;
   const result = await pushImage({
     layoutDir: options.layoutDir,

@@ -43,7 +43,13 @@ export function parseReferrersIndex(bytes: Uint8Array, where: string): Index {
     throw new RegistryError('REGISTRY_PROTOCOL', `${where}: referrers tag does not hold JSON`);
   }
   const d = doc as Partial<Index> | null;
-  if (d === null || typeof d !== 'object' || d.schemaVersion !== 2 || (d.mediaType !== undefined && d.mediaType !== MediaType.imageIndex) || !Array.isArray(d.manifests)) {
+  if (
+    d === null ||
+    typeof d !== 'object' ||
+    d.schemaVersion !== 2 ||
+    (d.mediaType !== undefined && d.mediaType !== MediaType.imageIndex) ||
+    !Array.isArray(d.manifests)
+  ) {
     throw new RegistryError('REGISTRY_PROTOCOL', `${where}: referrers tag does not hold an OCI image index`);
   }
   for (const m of d.manifests) {

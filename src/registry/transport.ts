@@ -196,9 +196,13 @@ export function createTransport(options: TransportOptions): Transport {
         if (!atRegistry) {
           // Someone else's challenge (a redirect target): answering it would hand our
           // credentials, or a token realm of its choosing, to a party the registry did not name.
-          throw new RegistryError('REGISTRY_UNAUTHORIZED', `${registry}: ${req.what}: a redirect target asked for credentials; they are only sent to the registry`, {
-            details: { registry },
-          });
+          throw new RegistryError(
+            'REGISTRY_UNAUTHORIZED',
+            `${registry}: ${req.what}: a redirect target asked for credentials; they are only sent to the registry`,
+            {
+              details: { registry },
+            },
+          );
         }
         if (authAttempts >= 1) throw auth.rejected();
         await auth.challenged(res.headers.get('www-authenticate'), req.scopes, sent, req.signal);
@@ -218,8 +222,7 @@ export function createTransport(options: TransportOptions): Transport {
   async function unexpected(res: Response, what: string, code: RegistryErrorCode): Promise<RegistryError> {
     const entries = parseRegistryErrors(await readText(res));
     const summary = describeRegistryErrors(entries);
-    const mapped: RegistryErrorCode =
-      res.status === 403 ? 'REGISTRY_DENIED' : res.status === 404 && code === 'REGISTRY_PROTOCOL' ? 'REGISTRY_NOT_FOUND' : code;
+    const mapped: RegistryErrorCode = res.status === 403 ? 'REGISTRY_DENIED' : res.status === 404 && code === 'REGISTRY_PROTOCOL' ? 'REGISTRY_NOT_FOUND' : code;
     return new RegistryError(mapped, `${registry}: ${what}: HTTP ${res.status}${summary ? ` (${summary})` : ''}`, {
       details: { registry, status: res.status, errors: entries.map((e) => e.code), temporary: isRetryableStatus(res.status) },
     });

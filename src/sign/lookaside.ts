@@ -71,9 +71,7 @@ export async function writeLookaside(options: WriteLookasideOptions): Promise<st
  * Signatures grouped by repository (identities are `repo:tag`): one lookaside directory per
  * repository and digest holds the signatures of all its tags. Pure.
  */
-export function signaturesByRepository(
-  signatures: readonly { readonly identity: string; readonly signature: Uint8Array }[],
-): Map<string, Uint8Array[]> {
+export function signaturesByRepository(signatures: readonly { readonly identity: string; readonly signature: Uint8Array }[]): Map<string, Uint8Array[]> {
   const out = new Map<string, Uint8Array[]>();
   for (const s of signatures) {
     const repo = repositoryName(parseReference(s.identity));

@@ -83,12 +83,7 @@ export function parseSignaturePayload(bytes: Uint8Array): SignaturePayload {
   };
 }
 
-function exactObject(
-  value: unknown,
-  keys: readonly string[],
-  where: string,
-  fail: (why: string) => never,
-): Record<string, unknown> {
+function exactObject(value: unknown, keys: readonly string[], where: string, fail: (why: string) => never): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`${where} is not an object`);
   const have = Object.keys(value);
   const extra = have.filter((k) => !keys.includes(k));

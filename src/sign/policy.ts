@@ -53,7 +53,12 @@ export function validatePolicyScope(scope: string): string {
 }
 
 export function defaultPolicyName(scope: string): string {
-  return scope.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'registry';
+  return (
+    scope
+      .toLowerCase()
+      .replace(/[^a-z0-9.]+/g, '-')
+      .replace(/^[-.]+|-+$/g, '') || 'registry'
+  );
 }
 
 function validateLookaside(url: string): string {

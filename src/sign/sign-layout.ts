@@ -87,18 +87,13 @@ export async function signLayout(options: SignLayoutOptions): Promise<SignLayout
  * The signatures stored in a layout for its image, with the identity each names (for the push:
  * lookaside files and the registry artifact). Digests are re-checked; no cryptographic check.
  */
-export async function readLayoutSignatures(
-  layout: Layout,
-  tag?: string,
-): Promise<{ manifestDigest: Digest; signatures: LayoutSignature[] }> {
+export async function readLayoutSignatures(layout: Layout, tag?: string): Promise<{ manifestDigest: Digest; signatures: LayoutSignature[] }> {
   const image = layout.resolve(tag);
   const attachments = await readAttachments(layout, image.digest, 'signature', (message) => new LayoutError('LAYOUT_INVALID', message));
   const signatures = attachments.flatMap((a) =>
     a.layers.flatMap((l) => {
       const identity = l.descriptor.annotations?.[SIGNATURE_IDENTITY];
-      return l.descriptor.mediaType === MediaType.simpleSigningLayer && identity !== undefined
-        ? [{ identity, signature: new Uint8Array(l.bytes) }]
-        : [];
+      return l.descriptor.mediaType === MediaType.simpleSigningLayer && identity !== undefined ? [{ identity, signature: new Uint8Array(l.bytes) }] : [];
     }),
   );
   return { manifestDigest: image.digest, signatures };

@@ -60,11 +60,9 @@ export async function verifyImageSignature(
   if (verdict.kind === 'invalid') throw new VerifyError('SIGNATURE_INVALID', verdict.reason);
   const payload = parseSignaturePayload(data);
   if (payload.manifestDigest !== expected.manifestDigest) {
-    throw new VerifyError(
-      'SIGNATURE_DIGEST_MISMATCH',
-      `signature is for manifest ${payload.manifestDigest}, not ${expected.manifestDigest}`,
-      { details: { signed: payload.manifestDigest, expected: expected.manifestDigest } },
-    );
+    throw new VerifyError('SIGNATURE_DIGEST_MISMATCH', `signature is for manifest ${payload.manifestDigest}, not ${expected.manifestDigest}`, {
+      details: { signed: payload.manifestDigest, expected: expected.manifestDigest },
+    });
   }
   if (expected.identity !== undefined && !matchesRepoDigestOrExact(expected.identity, payload.identity)) {
     throw new VerifyError('SIGNATURE_IDENTITY_MISMATCH', `signature is for ${payload.identity}, not ${expected.identity}`, {

@@ -178,11 +178,9 @@ async function verifyOneProvenance(
   }
   const facts = parseProvenance(envelope.payload);
   if (!facts.subjectDigests.includes(digest)) {
-    throw new VerifyError(
-      'PROVENANCE_SUBJECT_MISMATCH',
-      `provenance is about ${facts.subjectDigests.join(', ') || 'no sha256 subject'}, not ${digest}`,
-      { details: { subjects: facts.subjectDigests, expected: digest } },
-    );
+    throw new VerifyError('PROVENANCE_SUBJECT_MISMATCH', `provenance is about ${facts.subjectDigests.join(', ') || 'no sha256 subject'}, not ${digest}`, {
+      details: { subjects: facts.subjectDigests, expected: digest },
+    });
   }
   return { facts, signerFingerprint: envelope.signerFingerprint };
 }
@@ -204,15 +202,13 @@ function matchingSbom(sboms: readonly SbomFacts[], provenance: ProvenanceFacts, 
 async function readSboms(layout: Layout, digest: Digest): Promise<SbomFacts[]> {
   const dir = layout.dir;
   const corrupt = (message: string) => new VerifyError('SBOM_INVALID', message);
-  const attachments = some(
-    await readAttachments(layout, digest, 'sbom', corrupt),
-    new VerifyError('SBOM_MISSING', `${dir}: image ${digest} has no SBOM`),
-  );
+  const attachments = some(await readAttachments(layout, digest, 'sbom', corrupt), new VerifyError('SBOM_MISSING', `${dir}: image ${digest} has no SBOM`));
   return attachments.map((attachment) => parseSbomAttachment(dir, attachment));
 }
 
 function parseSbomAttachment(dir: string, attachment: Attachment): SbomFacts {
-  if (attachment.layers.length !== 1) throw new VerifyError('SBOM_INVALID', `${dir}: an SBOM attachment must hold exactly one document, found ${attachment.layers.length}`);
+  if (attachment.layers.length !== 1)
+    throw new VerifyError('SBOM_INVALID', `${dir}: an SBOM attachment must hold exactly one document, found ${attachment.layers.length}`);
   const layer = attachment.layers[0]!;
   let doc: unknown;
   try {
@@ -242,10 +238,8 @@ export function compareSbomWithProvenance(sbom: SbomFacts, provenance: Provenanc
   const onlyProvenance = inProvenance.filter((k) => !inSbom.includes(k));
   if (inSbom.join('\n') !== inProvenance.join('\n')) {
     const first = onlySbom[0] ? `${onlySbom[0]} only in the SBOM` : onlyProvenance[0] ? `${onlyProvenance[0]} only in the provenance` : 'duplicate entries';
-    throw new VerifyError(
-      'SBOM_PROVENANCE_MISMATCH',
-      `SBOM (${inSbom.length} packages) and provenance (${inProvenance.length}) differ: ${first}`,
-      { details: { onlySbom, onlyProvenance } },
-    );
+    throw new VerifyError('SBOM_PROVENANCE_MISMATCH', `SBOM (${inSbom.length} packages) and provenance (${inProvenance.length}) differ: ${first}`, {
+      details: { onlySbom, onlyProvenance },
+    });
   }
 }

@@ -39,7 +39,13 @@ describe('parseAptSources', () => {
   it('reads deb822 .sources, with comments and Enabled: no', () => {
     const s = parseAptSources(DEB822, 'deb822');
     expect(s).toHaveLength(3);
-    expect(s[0]).toEqual({ types: ['deb', 'deb-src'], uris: [`${MAIN}/`], suites: ['bookworm', 'bookworm-updates'], components: ['main', 'contrib'], enabled: true });
+    expect(s[0]).toEqual({
+      types: ['deb', 'deb-src'],
+      uris: [`${MAIN}/`],
+      suites: ['bookworm', 'bookworm-updates'],
+      components: ['main', 'contrib'],
+      enabled: true,
+    });
     expect(s[2]!.enabled).toBe(false);
   });
 

@@ -87,7 +87,12 @@ async function assertCacheClean(dir: string): Promise<string[]> {
     const rel = relative(dir, file);
     expect(rel, `unexpected file in the cache: ${rel}`).toMatch(/^sha256\/[0-9a-f]{64}$/);
     const hex = rel.slice('sha256/'.length);
-    expect(createHash('sha256').update(await readFile(file)).digest('hex'), rel).toBe(hex);
+    expect(
+      createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex'),
+      rel,
+    ).toBe(hex);
     hashes.push(hex);
   }
   return hashes.sort();

@@ -107,17 +107,28 @@ describe('imgfactory archive verify', () => {
     });
 
     it('exit 1 naming the file when a Packages index does not match the signed Release', async () => {
-      proxy.rules = [{ pathEndsWith: `dists/bookworm-updates/main/binary-${ARCH}/Packages.xz`, mutate: (b) => Buffer.concat([b.subarray(0, -1), Buffer.from([b[b.length - 1]! ^ 1])]) }];
+      proxy.rules = [
+        {
+          pathEndsWith: `dists/bookworm-updates/main/binary-${ARCH}/Packages.xz`,
+          mutate: (b) => Buffer.concat([b.subarray(0, -1), Buffer.from([b[b.length - 1]! ^ 1])]),
+        },
+      ];
       const c = capture();
-      const code = await main(['archive', 'verify', '--suite', 'bookworm-updates', '--no-updates', '--mirror', proxy.url, '--cache-dir', join(tmp, 'c2')], { io: c.io });
+      const code = await main(['archive', 'verify', '--suite', 'bookworm-updates', '--no-updates', '--mirror', proxy.url, '--cache-dir', join(tmp, 'c2')], {
+        io: c.io,
+      });
       expect(code).toBe(1);
-      expect(c.err.filter((l) => l.startsWith('error:'))).toEqual([expect.stringMatching(/^error: \S+\/dists\/bookworm-updates\/main\/binary-\S+\/Packages\.xz: SHA256 /)]);
+      expect(c.err.filter((l) => l.startsWith('error:'))).toEqual([
+        expect.stringMatching(/^error: \S+\/dists\/bookworm-updates\/main\/binary-\S+\/Packages\.xz: SHA256 /),
+      ]);
     });
 
     it('exit 5 when the archive answers 500 on every attempt', async () => {
       proxy.rules = [{ pathEndsWith: 'dists/bookworm-updates/InRelease', status: 500 }];
       const c = capture();
-      const code = await main(['archive', 'verify', '--suite', 'bookworm-updates', '--no-updates', '--mirror', proxy.url, '--cache-dir', join(tmp, 'c3')], { io: c.io });
+      const code = await main(['archive', 'verify', '--suite', 'bookworm-updates', '--no-updates', '--mirror', proxy.url, '--cache-dir', join(tmp, 'c3')], {
+        io: c.io,
+      });
       expect(code).toBe(5);
       expect(c.err.filter((l) => l.startsWith('error:'))).toEqual([expect.stringMatching(/InRelease: HTTP 500 \(after 4 attempts\)$/)]);
     });

@@ -117,7 +117,10 @@ describe('auditRootfs on a fresh debootstrap --variant=minbase bookworm', () => 
       expect(a.package < b.package || (a.package === b.package && a.architecture < b.architecture), `${a.package} before ${b.package}`).toBe(true);
     }
     for (const e of installed) {
-      expect(m.packages.find((p) => p.package === e.package && p.version === e.version && p.architecture === e.architecture), e.package).toBeDefined();
+      expect(
+        m.packages.find((p) => p.package === e.package && p.version === e.version && p.architecture === e.architecture),
+        e.package,
+      ).toBeDefined();
     }
     expect(m.packages.every((p) => p.suite === 'bookworm' && p.component === 'main')).toBe(true);
     expect(m.packages.some((p) => p.architecture === 'all')).toBe(true);
@@ -185,7 +188,9 @@ describe('imgfactory audit', () => {
   });
 
   it('fails with exit 1 and one line naming the unproven package', async () => {
-    const root = await statusCopy('cli-edited', (s) => s.replace(/(Package: dash\n(?:[^\n]+\n)*?Version: )([^\n]+)/, (_, h: string, v: string) => `${h}${v}~imgfactory1`));
+    const root = await statusCopy('cli-edited', (s) =>
+      s.replace(/(Package: dash\n(?:[^\n]+\n)*?Version: )([^\n]+)/, (_, h: string, v: string) => `${h}${v}~imgfactory1`),
+    );
     const c = capture();
     const code = await main(['audit', root, '--suite', 'bookworm', '--no-updates', '--arch', ARCH, '--cache-dir', ARCHIVE_CACHE], { io: c.io });
     expect(code).toBe(1);

@@ -32,7 +32,15 @@ const PACKAGES: ArchivePackage[] = [
   pkg({ package: 'debconf', version: '1.5.82', architecture: 'all', sha256: hex('c') }),
   // Same version in the base suite and in -security, as different files.
   pkg({ package: 'openssl', version: '3.0.17-1~deb12u2', architecture: 'amd64', sha256: hex('d') }),
-  pkg({ package: 'openssl', version: '3.0.17-1~deb12u2', architecture: 'amd64', sha256: hex('e'), suite: 'bookworm-security', archiveUrl: SEC, filename: 'pool/updates/main/o/openssl/x.deb' }),
+  pkg({
+    package: 'openssl',
+    version: '3.0.17-1~deb12u2',
+    architecture: 'amd64',
+    sha256: hex('e'),
+    suite: 'bookworm-security',
+    archiveUrl: SEC,
+    filename: 'pool/updates/main/o/openssl/x.deb',
+  }),
   pkg({ package: 'removed', version: '1.0-1', architecture: 'amd64', sha256: hex('f') }),
 ];
 
@@ -128,7 +136,9 @@ describe('auditPackages', () => {
   });
 
   it('AUDIT_DEB_HASH_MISMATCH: a downloaded .deb whose identity is indexed with another hash', () => {
-    const debs: DebFacts[] = [{ file: '/r/x/libc6.deb', sha256: hex('9'), size: 1000, identity: { package: 'libc6', version: '2.36-9+deb12u10', architecture: 'amd64' } }];
+    const debs: DebFacts[] = [
+      { file: '/r/x/libc6.deb', sha256: hex('9'), size: 1000, identity: { package: 'libc6', version: '2.36-9+deb12u10', architecture: 'amd64' } },
+    ];
     const e = codeOf(() => auditPackages({ rootfs: '/r', status: status(INSTALLED), debs, archive: archive() }));
     expect(e.code).toBe('AUDIT_DEB_HASH_MISMATCH');
     expect(e.message).toContain('/r/x/libc6.deb');
@@ -145,10 +155,19 @@ describe('auditPackages', () => {
   });
 
   it("accepts packages proven by the parent image's manifest, and carries its InRelease along", () => {
-    const parentInRelease: VerifiedInRelease = { suite: 'bookworm', url: `${BASE}/dists/bookworm/InRelease`, sha256: hex('0'), date: '2026-03-14T00:00:00.000Z', signers: [] };
+    const parentInRelease: VerifiedInRelease = {
+      suite: 'bookworm',
+      url: `${BASE}/dists/bookworm/InRelease`,
+      sha256: hex('0'),
+      date: '2026-03-14T00:00:00.000Z',
+      signers: [],
+    };
     const oldLibc = { ...pkg({ package: 'libc6', version: '2.36-9+deb12u9', architecture: 'amd64', sha256: hex('7') }) };
     const parent: VerifiedPackageManifest = { schemaVersion: 1, suite: 'bookworm', architecture: 'amd64', inReleases: [parentInRelease], packages: [oldLibc] };
-    const s = status([['libc6', '2.36-9+deb12u9', 'amd64'], ['dpkg', '1.21.22', 'amd64']]);
+    const s = status([
+      ['libc6', '2.36-9+deb12u9', 'amd64'],
+      ['dpkg', '1.21.22', 'amd64'],
+    ]);
     expect(codeOf(() => auditPackages({ rootfs: '/r', status: s, debs: [], archive: archive() })).code).toBe('AUDIT_PACKAGE_UNPROVEN');
     const m = auditPackages({ rootfs: '/r', status: s, debs: [], archive: archive(), inherited: parent });
     expect(m.packages.find((p) => p.package === 'libc6')).toEqual(oldLibc);

@@ -64,7 +64,13 @@ async function signedTextOf(bytes: Buffer): Promise<string> {
 }
 
 async function testKey(name: string, date = new Date('2026-01-01T00:00:00Z'), keyExpirationTime?: number) {
-  return openpgp.generateKey({ userIDs: [{ name, email: `${name}@test.invalid` }], type: 'curve25519', date, format: 'object', ...(keyExpirationTime ? { keyExpirationTime } : {}) });
+  return openpgp.generateKey({
+    userIDs: [{ name, email: `${name}@test.invalid` }],
+    type: 'curve25519',
+    date,
+    format: 'object',
+    ...(keyExpirationTime ? { keyExpirationTime } : {}),
+  });
 }
 
 async function clearsign(text: string, signingKeys: openpgp.PrivateKey[], date: Date): Promise<Buffer> {
@@ -90,7 +96,10 @@ describe('verifyInRelease on real Debian InRelease files', () => {
   it('accepts bookworm, naming every pinned signer', async () => {
     const r = await verifyInRelease(BOOKWORM, debianKeys, { suite: 'bookworm', now: NOW });
     expect(r.signers.map((s) => s.fingerprint)).toEqual([FPR.bookwormAutomatic, FPR.trixieAutomatic, FPR.bookwormStable]);
-    expect(r.signers[0]).toMatchObject({ userId: 'Debian Archive Automatic Signing Key (12/bookworm) <ftpmaster@debian.org>', signingKeyId: '6ED0E7B82643E131' });
+    expect(r.signers[0]).toMatchObject({
+      userId: 'Debian Archive Automatic Signing Key (12/bookworm) <ftpmaster@debian.org>',
+      signingKeyId: '6ED0E7B82643E131',
+    });
     expect(r.ignoredSignatures).toEqual([]);
     expect(r.codename).toBe('bookworm');
     expect(r.date.toISOString()).toBe('2026-07-11T10:16:37.000Z');
@@ -130,7 +139,9 @@ describe('verifyInRelease on real Debian InRelease files', () => {
     const cut = BOOKWORM.subarray(0, BOOKWORM.indexOf('-----END PGP SIGNATURE-----'));
     expect(await codeOf(verifyInRelease(cut, debianKeys, { suite: 'bookworm', now: NOW }))).toBe('INRELEASE_MALFORMED');
     // Character 10 lies in the first signature packet's header: the packet no longer parses.
-    expect(await codeOf(verifyInRelease(flipAt(BOOKWORM, signatureBodyOffset(BOOKWORM, 10)), debianKeys, { suite: 'bookworm', now: NOW }))).toBe('INRELEASE_MALFORMED');
+    expect(await codeOf(verifyInRelease(flipAt(BOOKWORM, signatureBodyOffset(BOOKWORM, 10)), debianKeys, { suite: 'bookworm', now: NOW }))).toBe(
+      'INRELEASE_MALFORMED',
+    );
     const plain = Buffer.from(await signedTextOf(BOOKWORM));
     expect(await codeOf(verifyInRelease(plain, debianKeys, { suite: 'bookworm', now: NOW }))).toBe('INRELEASE_MALFORMED');
     expect(await codeOf(verifyInRelease(Buffer.from([0xff, 0xfe, 0x00]), debianKeys, { suite: 'bookworm', now: NOW }))).toBe('INRELEASE_MALFORMED');
@@ -196,7 +207,9 @@ describe('verifyInRelease with keys made for the test', () => {
     const bytes = await clearsign(testRelease(at), [privateKey], at);
     const pinned = await parsePinnedKeys([publicKey.armor()]);
     await expect(verifyInRelease(bytes, pinned, { suite: 'testsuite', now: new Date(born.getTime() + 7_200_000) })).resolves.toBeDefined();
-    expect(await codeOf(verifyInRelease(bytes, pinned, { suite: 'testsuite', now: new Date(born.getTime() + 2 * 86_400_000) }))).toBe('INRELEASE_UNTRUSTED_KEY');
+    expect(await codeOf(verifyInRelease(bytes, pinned, { suite: 'testsuite', now: new Date(born.getTime() + 2 * 86_400_000) }))).toBe(
+      'INRELEASE_UNTRUSTED_KEY',
+    );
   });
 
   it('RELEASE_DATE_IN_FUTURE: a correctly signed Release whose Date lies a day ahead', async () => {

@@ -56,7 +56,10 @@ describe('pinned Debian archive keys', () => {
 
   it("are the same keys as the host's debian-archive-keyring package ships", async () => {
     for (const k of keys) {
-      const name = k.source.split('/').pop()!.replace(/\.asc$/, '.gpg');
+      const name = k.source
+        .split('/')
+        .pop()!
+        .replace(/\.asc$/, '.gpg');
       const hostFile = join('/usr/share/keyrings', name);
       expect(existsSync(hostFile), `${hostFile} (apt-get install debian-archive-keyring)`).toBe(true);
       const [hostKey] = await openpgp.readKeys({ binaryKeys: readFileSync(hostFile) });

@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { bootstrapArgv, bootstrapIncludesUpdates, MMDEBSTRAP_MERGED_USR_HOOKS } from '../../src/bootstrap/debootstrap.js';
 
-const b = { target: '/w/root', suite: 'bookworm', mirror: 'http://m.invalid/debian', arch: 'amd64', variant: 'minbase' as const, components: ['main', 'contrib'], keyring: '/w/k.gpg' };
+const b = {
+  target: '/w/root',
+  suite: 'bookworm',
+  mirror: 'http://m.invalid/debian',
+  arch: 'amd64',
+  variant: 'minbase' as const,
+  components: ['main', 'contrib'],
+  keyring: '/w/k.gpg',
+};
 const updates = { securityMirror: 'http://s.invalid/debian-security' };
 
 describe('bootstrap argv', () => {

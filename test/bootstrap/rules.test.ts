@@ -10,7 +10,13 @@ import { resolveInRoot } from '../../src/bootstrap/root-path.js';
 import { dpkgSlimConfig, stripPaths } from '../../src/bootstrap/rules.js';
 
 describe('apt configuration', () => {
-  const input = { mirror: 'http://mirror.invalid/debian', securityMirror: 'http://mirror.invalid/debian-security', suite: 'bookworm', components: ['main'], signedBy: '/k.gpg' };
+  const input = {
+    mirror: 'http://mirror.invalid/debian',
+    securityMirror: 'http://mirror.invalid/debian-security',
+    suite: 'bookworm',
+    components: ['main'],
+    signedBy: '/k.gpg',
+  };
   it('lists the suite, -updates and -security with the given keyring', () => {
     const text = aptSourcesDeb822({ ...input, updates: true });
     expect(text).toContain('URIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\n');
@@ -27,10 +33,26 @@ describe('apt configuration', () => {
 });
 
 describe('bootstrap argv', () => {
-  const b = { target: '/w/root', suite: 'bookworm', mirror: 'http://m.invalid/debian', arch: 'amd64', variant: 'minbase' as const, components: ['main'], keyring: '/w/k.gpg' };
+  const b = {
+    target: '/w/root',
+    suite: 'bookworm',
+    mirror: 'http://m.invalid/debian',
+    arch: 'amd64',
+    variant: 'minbase' as const,
+    components: ['main'],
+    keyring: '/w/k.gpg',
+  };
   it('debootstrap trusts only the given keyring', () => {
     expect(bootstrapArgv({ ...b, bootstrapper: 'debootstrap' })).toEqual([
-      'debootstrap', '--variant=minbase', '--arch=amd64', '--components=main', '--keyring=/w/k.gpg', '--force-check-gpg', 'bookworm', '/w/root', 'http://m.invalid/debian',
+      'debootstrap',
+      '--variant=minbase',
+      '--arch=amd64',
+      '--components=main',
+      '--keyring=/w/k.gpg',
+      '--force-check-gpg',
+      'bookworm',
+      '/w/root',
+      'http://m.invalid/debian',
     ]);
   });
   it('mmdebstrap keeps the downloaded .debs for the audit', () => {

@@ -9,7 +9,10 @@ import { tempDir } from '../helpers/tmp.js';
 let dir: string;
 beforeAll(async () => {
   dir = await tempDir();
-  await writeFile(join(dir, 'wrongtype.ts'), `export default { name: 'w', version: '1.0.0', suite: 'bookworm', layers: [{ name: 'a' }, { name: 'b', packages: [7] }] };\n`);
+  await writeFile(
+    join(dir, 'wrongtype.ts'),
+    `export default { name: 'w', version: '1.0.0', suite: 'bookworm', layers: [{ name: 'a' }, { name: 'b', packages: [7] }] };\n`,
+  );
   await writeFile(join(dir, 'unknownkey.ts'), `export default { name: 'u', version: '1.0.0', suite: 'bookworm', entrypiont: ['/x'] };\n`);
   await writeFile(join(dir, 'badsemver.ts'), `export default { name: 'v', version: 'v1', suite: 'bookworm' };\n`);
   await writeFile(join(dir, 'p.ts'), `export default { name: 'p', version: '1.0.0', suite: 'bookworm', from: './q.ts' };\n`);

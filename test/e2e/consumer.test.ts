@@ -37,7 +37,12 @@ let python: BuildResult;
 async function signedCopy(build: BuildResult, key: TestKey, identity: string): Promise<string> {
   const dir = join(tmp, `${build.recipe.name}-${key.fingerprint.slice(-8)}-${identity.split(':').pop()}`);
   await cp(build.report.layoutDir, dir, { recursive: true });
-  await signBuiltLayout(dir, build, { key: key.signing, identities: [identity], creator: 'imgfactory e2e', builder: { id: 'https://imgfactory.dev/builder/test', version: '0' } });
+  await signBuiltLayout(dir, build, {
+    key: key.signing,
+    identities: [identity],
+    creator: 'imgfactory e2e',
+    builder: { id: 'https://imgfactory.dev/builder/test', version: '0' },
+  });
   return dir;
 }
 
@@ -75,7 +80,17 @@ beforeAll(async () => {
   // The consumer: podman whose policy.json and registries.d come from `imgfactory policy`.
   podman = await isolatedPodman(join(tmp, 'podman'));
   consumerHome = join(tmp, 'consumer');
-  const policy = await runCli(['policy', '--key', join(tmp, 'ours.pub.asc'), '--registry', registry.host, '--lookaside', lookasideUrl, '--out', join(consumerHome, '.config/containers')]);
+  const policy = await runCli([
+    'policy',
+    '--key',
+    join(tmp, 'ours.pub.asc'),
+    '--registry',
+    registry.host,
+    '--lookaside',
+    lookasideUrl,
+    '--out',
+    join(consumerHome, '.config/containers'),
+  ]);
   expect(policy.status, policy.stderr).toBe(0);
   podman.env.HOME = consumerHome;
   return () => server.stop();
@@ -111,17 +126,24 @@ describe('publish and consume', () => {
     expect(ownLayers).toBe(1);
   });
 
-  it('podman with the generated policy pulls the signed image and runs it', async () => {
-    const ref = `${registry.host}/base/debian-minimal:12`;
-    const pull = await podmanPull(ref);
-    expect(pull.exitCode, pull.stderr).toBe(0);
-    const out = await podman.run(['run', '--rm', ref, 'sh', '-c', 'cat /etc/debian_version; id -un']);
-    expect(out.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^12\.\d+$/), 'app']);
-  }, 10 * 60_000);
+  it(
+    'podman with the generated policy pulls the signed image and runs it',
+    async () => {
+      const ref = `${registry.host}/base/debian-minimal:12`;
+      const pull = await podmanPull(ref);
+      expect(pull.exitCode, pull.stderr).toBe(0);
+      const out = await podman.run(['run', '--rm', ref, 'sh', '-c', 'cat /etc/debian_version; id -un']);
+      expect(out.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^12\.\d+$/), 'app']);
+    },
+    10 * 60_000,
+  );
 
   it('imgfactory pull verifies, then writes the layout', async () => {
     const out = join(tmp, 'pulled');
-    const r = await runCli(['pull', `${registry.host}/base/debian-minimal:12`, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!, '--out', out], { env: cliEnv() });
+    const r = await runCli(
+      ['pull', `${registry.host}/base/debian-minimal:12`, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!, '--out', out],
+      { env: cliEnv() },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(minimal.report.manifestDigest);
   });
@@ -137,55 +159,108 @@ describe('publish and consume', () => {
     expect(no.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('the same image pushed unsigned (by skopeo, under another tag) is refused by podman and imgfactory pull', async () => {
-    const unsigned = `${registry.host}/base/debian-minimal:unsigned`;
-    await skopeo(['copy', '--quiet', ...tlsArgs(registry, 'dest'), '--dest-creds', `${USER}:${PASSWORD}`, `oci:${minimal.report.layoutDir}:${minimal.report.ref}`, `docker://${unsigned}`]);
-    const pull = await podmanPull(unsigned);
-    expect(pull.exitCode).not.toBe(0);
-    expect(pull.stderr).toMatch(/signature/i);
-    const out = join(tmp, 'pulled-unsigned');
-    const r = await runCli(['pull', unsigned, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!, '--out', out], { env: cliEnv() });
-    expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    await expect(import('node:fs/promises').then((fs) => fs.stat(out))).rejects.toThrow();
-  }, 10 * 60_000);
+  it(
+    'the same image pushed unsigned (by skopeo, under another tag) is refused by podman and imgfactory pull',
+    async () => {
+      const unsigned = `${registry.host}/base/debian-minimal:unsigned`;
+      await skopeo([
+        'copy',
+        '--quiet',
+        ...tlsArgs(registry, 'dest'),
+        '--dest-creds',
+        `${USER}:${PASSWORD}`,
+        `oci:${minimal.report.layoutDir}:${minimal.report.ref}`,
+        `docker://${unsigned}`,
+      ]);
+      const pull = await podmanPull(unsigned);
+      expect(pull.exitCode).not.toBe(0);
+      expect(pull.stderr).toMatch(/signature/i);
+      const out = join(tmp, 'pulled-unsigned');
+      const r = await runCli(['pull', unsigned, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!, '--out', out], { env: cliEnv() });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      await expect(import('node:fs/promises').then((fs) => fs.stat(out))).rejects.toThrow();
+    },
+    10 * 60_000,
+  );
 
-  it('the same image signed by another key is refused by podman and imgfactory pull', async () => {
-    const target = `${registry.host}/base/debian-minimal:theirs`;
-    const dir = await signedCopy(minimal, theirs, target);
-    await publish(dir, minimal.report.ref, target);
-    const pull = await podmanPull(target);
-    expect(pull.exitCode).not.toBe(0);
-    expect(pull.stderr).toMatch(/signature/i);
-    const r = await runCli(['pull', target, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!, '--out', join(tmp, 'pulled-theirs')], { env: cliEnv() });
-    expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    // The digest now carries two parties' signatures and attestations: ours still verifies for :12.
-    const ok = await runCli(['pull', `${registry.host}/base/debian-minimal:12`, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!, '--out', join(tmp, 'pulled-12-again')], { env: cliEnv() });
-    expect(ok.status, ok.stderr).toBe(0);
-  }, 10 * 60_000);
+  it(
+    'the same image signed by another key is refused by podman and imgfactory pull',
+    async () => {
+      const target = `${registry.host}/base/debian-minimal:theirs`;
+      const dir = await signedCopy(minimal, theirs, target);
+      await publish(dir, minimal.report.ref, target);
+      const pull = await podmanPull(target);
+      expect(pull.exitCode).not.toBe(0);
+      expect(pull.stderr).toMatch(/signature/i);
+      const r = await runCli(['pull', target, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!, '--out', join(tmp, 'pulled-theirs')], {
+        env: cliEnv(),
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      // The digest now carries two parties' signatures and attestations: ours still verifies for :12.
+      const ok = await runCli(
+        [
+          'pull',
+          `${registry.host}/base/debian-minimal:12`,
+          '--key',
+          join(tmp, 'ours.pub.asc'),
+          '--ca-file',
+          registry.caFile!,
+          '--out',
+          join(tmp, 'pulled-12-again'),
+        ],
+        { env: cliEnv() },
+      );
+      expect(ok.status, ok.stderr).toBe(0);
+    },
+    10 * 60_000,
+  );
 
-  it('build --key --push: a signed build goes straight to the registry and verifies there', async () => {
-    // python3 on the debian-minimal this run already built (reused, not rebuilt).
-    const out = join(tmp, 'build-push-out');
-    await cp(minimal.report.layoutDir, join(out, 'debian-minimal'), { recursive: true });
-    await writeFile(join(tmp, 'ours.secret.asc'), ours.privateKeyArmored);
-    const target = `${registry.host}/base/python3:e2e`;
-    const refused = await runCli(['build', join(REPO_ROOT, 'recipes/python3.ts'), '--out', out, '--push'], { env: cliEnv() });
-    expect(refused.status).toBe(2);
-    expect(refused.stderr).toMatch(/--push needs --key/);
-    const r = await runCli(
-      ['build', join(REPO_ROOT, 'recipes/python3.ts'), '--out', out, '--work-dir', join(tmp, 'build-push-work'), '--key', join(tmp, 'ours.secret.asc'), '--identity', target, '--push', '--ca-file', registry.caFile!, '--lookaside-dir', lookasideDir, '--json'],
-      { env: cliEnv() },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout);
-    expect(summary.pushed).toEqual([expect.objectContaining({ name: 'python3', targets: [target] })]);
-    expect(summary.platforms[0].layers.slice(0, 2).map((l: { digest: string }) => l.digest)).toEqual(minimal.report.platforms[0]!.layers.map((l) => l.digest));
-    const v = await runCli(['verify', target, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!], { env: cliEnv() });
-    expect(v.status, v.stderr).toBe(0);
-    expect(v.stdout).toContain(summary.digest);
-  }, 10 * 60_000);
+  it(
+    'build --key --push: a signed build goes straight to the registry and verifies there',
+    async () => {
+      // python3 on the debian-minimal this run already built (reused, not rebuilt).
+      const out = join(tmp, 'build-push-out');
+      await cp(minimal.report.layoutDir, join(out, 'debian-minimal'), { recursive: true });
+      await writeFile(join(tmp, 'ours.secret.asc'), ours.privateKeyArmored);
+      const target = `${registry.host}/base/python3:e2e`;
+      const refused = await runCli(['build', join(REPO_ROOT, 'recipes/python3.ts'), '--out', out, '--push'], { env: cliEnv() });
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/--push needs --key/);
+      const r = await runCli(
+        [
+          'build',
+          join(REPO_ROOT, 'recipes/python3.ts'),
+          '--out',
+          out,
+          '--work-dir',
+          join(tmp, 'build-push-work'),
+          '--key',
+          join(tmp, 'ours.secret.asc'),
+          '--identity',
+          target,
+          '--push',
+          '--ca-file',
+          registry.caFile!,
+          '--lookaside-dir',
+          lookasideDir,
+          '--json',
+        ],
+        { env: cliEnv() },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const summary = JSON.parse(r.stdout);
+      expect(summary.pushed).toEqual([expect.objectContaining({ name: 'python3', targets: [target] })]);
+      expect(summary.platforms[0].layers.slice(0, 2).map((l: { digest: string }) => l.digest)).toEqual(
+        minimal.report.platforms[0]!.layers.map((l) => l.digest),
+      );
+      const v = await runCli(['verify', target, '--key', join(tmp, 'ours.pub.asc'), '--ca-file', registry.caFile!], { env: cliEnv() });
+      expect(v.status, v.stderr).toBe(0);
+      expect(v.stdout).toContain(summary.digest);
+    },
+    10 * 60_000,
+  );
 
   it('a wrong registry password is one line, non-zero, and never printed', async () => {
     const r = await runCli(['push', signedMinimal, `${registry.host}/base/debian-minimal:12`, '--ca-file', registry.caFile!], {

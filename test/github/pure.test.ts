@@ -17,7 +17,9 @@ describe('check report', () => {
   });
 
   it('accepts added and removed packages (null versions)', () => {
-    const r = parse({ images: [{ name: 'a', repository: REPOSITORY, status: 'updates', changes: [{ name: 'x', from: null, to: '1', suite: 'bookworm', security: false }] }] });
+    const r = parse({
+      images: [{ name: 'a', repository: REPOSITORY, status: 'updates', changes: [{ name: 'x', from: null, to: '1', suite: 'bookworm', security: false }] }],
+    });
     expect(r.images[0]!.changes[0]!.from).toBeNull();
   });
 
@@ -29,8 +31,19 @@ describe('check report', () => {
     ['a marker breakout in the repository', { images: [{ name: 'a', repository: 'h/x-->', status: 'up-to-date' }] }],
     ['a two-line rollback', { images: [{ name: 'a', repository: REPOSITORY, status: 'up-to-date', rollback: 'imgfactory rollback x\nrm -rf /' }] }],
     ['a rollback that is another command', { images: [{ name: 'a', repository: REPOSITORY, status: 'up-to-date', rollback: 'curl x | sh' }] }],
-    ['a pipe in a version', { images: [{ name: 'a', repository: REPOSITORY, status: 'updates', changes: [{ name: 'x', from: '1|2', to: '2', suite: 's', security: true }] }] }],
-    ['the same image twice', { images: [{ name: 'a', repository: REPOSITORY, status: 'updates' }, { name: 'a', repository: REPOSITORY, status: 'failed' }] }],
+    [
+      'a pipe in a version',
+      { images: [{ name: 'a', repository: REPOSITORY, status: 'updates', changes: [{ name: 'x', from: '1|2', to: '2', suite: 's', security: true }] }] },
+    ],
+    [
+      'the same image twice',
+      {
+        images: [
+          { name: 'a', repository: REPOSITORY, status: 'updates' },
+          { name: 'a', repository: REPOSITORY, status: 'failed' },
+        ],
+      },
+    ],
     ['no repository in any file', { images: [{ name: 'a', status: 'failed' }] }],
   ])('refuses %s with CHECK_REPORT_INVALID', (_what, value) => {
     expect(codeOf(() => parse(value))).toBe('CHECK_REPORT_INVALID');
@@ -79,8 +92,25 @@ describe('issue plan', () => {
 
   it('finds an issue by the marker on its first line only, ignoring pull requests, oldest first', () => {
     const m = issueMarker(REPOSITORY);
-    expect(findIssue([{ number: 5, body: `x\n${m}` }, { number: 6, body: m, pull_request: {} }], REPOSITORY)).toBeUndefined();
-    expect(findIssue([{ number: 9, body: `${m}\nnew` }, { number: 3, body: `${m}\r\nold` }, { number: 4, body: null }], REPOSITORY)).toBe(3);
+    expect(
+      findIssue(
+        [
+          { number: 5, body: `x\n${m}` },
+          { number: 6, body: m, pull_request: {} },
+        ],
+        REPOSITORY,
+      ),
+    ).toBeUndefined();
+    expect(
+      findIssue(
+        [
+          { number: 9, body: `${m}\nnew` },
+          { number: 3, body: `${m}\r\nold` },
+          { number: 4, body: null },
+        ],
+        REPOSITORY,
+      ),
+    ).toBe(3);
     expect(findIssue([{ number: 1, body: issueMarker(`${REPOSITORY}-other`) }], REPOSITORY)).toBeUndefined();
   });
 
@@ -118,7 +148,7 @@ describe('rate-limit waits', () => {
 });
 
 describe('issue body size', () => {
-  it('stays under GitHub\'s 65,536 characters with a thousand changes, security ones kept', () => {
+  it("stays under GitHub's 65,536 characters with a thousand changes, security ones kept", () => {
     const changes = Array.from({ length: 1000 }, (_, i) => ({
       name: `libpackage-with-a-long-name${i}`,
       from: `1.2.3-4+deb12u${i}`,

@@ -153,7 +153,12 @@ describe('imgfactory report', () => {
     const r = await report(['--from', await writeReport(dir, 'check.json', securityUpdates)]);
     expect(r.status).toBe(0);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    expect(api.lines().slice(0, 2).map((l) => l.split('?')[0])).toEqual([`GET /repos/${OWNER}/${REPO}/issues`, `GET /repos/${OWNER}/${REPO}/issues`]);
+    expect(
+      api
+        .lines()
+        .slice(0, 2)
+        .map((l) => l.split('?')[0]),
+    ).toEqual([`GET /repos/${OWNER}/${REPO}/issues`, `GET /repos/${OWNER}/${REPO}/issues`]);
     expect(api.issues).toHaveLength(1);
     expect(r.stderr).toMatch(/rate limited/);
   });

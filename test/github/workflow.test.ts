@@ -97,7 +97,9 @@ describe('workflow files', () => {
   }
 
   it('the flag check can fail: an unknown flag or command is caught', () => {
-    expect(invocations('node bin/imgfactory.js build r.ts --key k \\\n  --push --json > b.json')).toEqual([{ command: 'build', flags: ['--key', '--push', '--json'] }]);
+    expect(invocations('node bin/imgfactory.js build r.ts --key k \\\n  --push --json > b.json')).toEqual([
+      { command: 'build', flags: ['--key', '--push', '--json'] },
+    ]);
     expect(() => invocations('imgfactory frobnicate --x')).toThrow();
     const [report] = invocations('node bin/imgfactory.js report --form check.json');
     expect(report!.flags[0]!.slice(2) in commands.find((c) => c.name === 'report')!.options).toBe(false);
@@ -136,7 +138,8 @@ describe('scheduled.yml', () => {
     for (const [name, job] of Object.entries(jobs)) {
       if (name === 'check') continue;
       // Every other job is gated on the check's output, directly or through a job that is.
-      const gated = job.if?.includes('needs.check.outputs.updates') || needs(job).some((n) => n !== 'check' && jobs[n]!.if?.includes('needs.check.outputs.updates'));
+      const gated =
+        job.if?.includes('needs.check.outputs.updates') || needs(job).some((n) => n !== 'check' && jobs[n]!.if?.includes('needs.check.outputs.updates'));
       expect(gated, `${name} runs even when nothing changed`).toBe(true);
     }
   });
@@ -145,7 +148,9 @@ describe('scheduled.yml', () => {
     expect(wf.permissions).toEqual({});
     for (const [name, job] of Object.entries(jobs)) {
       expect(job.permissions, `${name} has no permissions block`).toBeDefined();
-      const writes = Object.entries(job.permissions!).filter(([, v]) => v === 'write').map(([k]) => k);
+      const writes = Object.entries(job.permissions!)
+        .filter(([, v]) => v === 'write')
+        .map(([k]) => k);
       if (name === 'report') expect(writes).toEqual(['issues']);
       else if (name === 'locks') expect(writes).toEqual(['contents']);
       else expect(writes, `${name} may write ${writes.join(', ')}`).toEqual([]);
@@ -156,13 +161,21 @@ describe('scheduled.yml', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     const secrets = new Set<string>();
     for (const [name, job] of Object.entries(jobs)) {
-      expect(JSON.stringify(job.permissions ?? {}) + JSON.stringify((job as { env?: unknown }).env ?? {}), `${name}: job-wide secret`).not.toContain('secrets.');
+      expect(JSON.stringify(job.permissions ?? {}) + JSON.stringify((job as { env?: unknown }).env ?? {}), `${name}: job-wide secret`).not.toContain(
+        'secrets.',
+      );
       for (const step of job.steps) {
         expect(step.run ?? '', 'a secret interpolated into a script (use env)').not.toContain('secrets.');
         for (const v of Object.values(step.env ?? {})) for (const m of v.matchAll(/secrets\.([A-Z0-9_]+)/g)) secrets.add(m[1]!);
       }
     }
-    expect([...secrets].sort()).toEqual(['GITHUB_TOKEN', 'IMGFACTORY_KEY_PASSPHRASE', 'IMGFACTORY_REGISTRY_PASSWORD', 'IMGFACTORY_REGISTRY_USER', 'IMGFACTORY_SIGNING_KEY']);
+    expect([...secrets].sort()).toEqual([
+      'GITHUB_TOKEN',
+      'IMGFACTORY_KEY_PASSPHRASE',
+      'IMGFACTORY_REGISTRY_PASSWORD',
+      'IMGFACTORY_REGISTRY_USER',
+      'IMGFACTORY_SIGNING_KEY',
+    ]);
     for (const s of secrets) if (s !== 'GITHUB_TOKEN') expect(readme, `README does not document ${s}`).toContain(s);
   });
 });

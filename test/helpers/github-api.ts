@@ -144,7 +144,15 @@ export async function startGithubApi(options: GithubApiOptions): Promise<GithubA
     let l = labels.get(name);
     if (!l) {
       const id = nextId++;
-      l = { id, node_id: Buffer.from(`LA_${id}`).toString('base64'), url: `${base}${repoPath}/labels/${encodeURIComponent(name)}`, name, description: null, color: 'ededed', default: false };
+      l = {
+        id,
+        node_id: Buffer.from(`LA_${id}`).toString('base64'),
+        url: `${base}${repoPath}/labels/${encodeURIComponent(name)}`,
+        name,
+        description: null,
+        color: 'ededed',
+        default: false,
+      };
       labels.set(name, l);
     }
     return l;

@@ -39,7 +39,6 @@ export function testDir(prefix = 'imgfactory-registry-test-'): Promise<string> {
   return tempDir(prefix);
 }
 
-
 /** Attach an artifact (signature, SBOM or provenance) to `subject` in the layout, as the sign module does. */
 export async function writeTestAttachment(
   layoutDir: string,
@@ -85,7 +84,10 @@ export async function writeTestAttachments(image: TestImage, identities: readonl
     { bytes: Buffer.from(JSON.stringify({ spdxVersion: 'SPDX-2.3', name: image.tag, nonce: randomBytes(8).toString('hex') })), mediaType: MediaType.spdxJson },
   ]);
   const prov = await writeTestAttachment(image.layoutDir, image.manifest, 'provenance', [
-    { bytes: Buffer.from(JSON.stringify({ payloadType: MediaType.inTotoProvenance, payload: randomBytes(64).toString('base64'), signatures: [] })), mediaType: MediaType.dsseEnvelope },
+    {
+      bytes: Buffer.from(JSON.stringify({ payloadType: MediaType.inTotoProvenance, payload: randomBytes(64).toString('base64'), signatures: [] })),
+      mediaType: MediaType.dsseEnvelope,
+    },
   ]);
   return [sig, sbom, prov];
 }
@@ -215,8 +217,7 @@ export async function startFaultProxy(targetPort: number, rules: FaultRule[]): P
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const record = (status: number) =>
-        seen.push({ method, path, status, bodyBytes: body.byteLength, authorization: req.headers.authorization });
+      const record = (status: number) => seen.push({ method, path, status, bodyBytes: body.byteLength, authorization: req.headers.authorization });
       if (rule?.hang) {
         record(rule.status);
         return;
@@ -227,25 +228,22 @@ export async function startFaultProxy(targetPort: number, rules: FaultRule[]): P
         res.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'injected by test' }] }));
         return;
       }
-      const up = httpRequest(
-        { host: '127.0.0.1', port: targetPort, method, path: req.url, headers: req.headers },
-        (upRes: IncomingMessage) => {
-          const upChunks: Buffer[] = [];
-          upRes.on('data', (c: Buffer) => upChunks.push(c));
-          upRes.on('end', () => {
-            if (rule?.afterForward) {
-              // The registry has done the work; the client never hears about it.
-              record(rule.status);
-              res.writeHead(rule.status, { 'Content-Type': 'application/json', ...rule.headers });
-              res.end('{}');
-              return;
-            }
-            record(upRes.statusCode ?? 0);
-            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-            res.end(Buffer.concat(upChunks));
-          });
-        },
-      );
+      const up = httpRequest({ host: '127.0.0.1', port: targetPort, method, path: req.url, headers: req.headers }, (upRes: IncomingMessage) => {
+        const upChunks: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => upChunks.push(c));
+        upRes.on('end', () => {
+          if (rule?.afterForward) {
+            // The registry has done the work; the client never hears about it.
+            record(rule.status);
+            res.writeHead(rule.status, { 'Content-Type': 'application/json', ...rule.headers });
+            res.end('{}');
+            return;
+          }
+          record(upRes.statusCode ?? 0);
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          res.end(Buffer.concat(upChunks));
+        });
+      });
       up.on('error', () => {
         record(502);
         res.writeHead(502).end();

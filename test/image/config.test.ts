@@ -24,15 +24,31 @@ describe('image config', () => {
 
   it('serializes identically whatever order the recipe wrote keys in', () => {
     const a = buildImageConfig({ debianArch: 'amd64', config: cfg, layers: [], created: 'x' });
-    const b = buildImageConfig({ debianArch: 'amd64', config: { ...cfg, env: { A: '1', LANG: 'C.UTF-8' }, labels: { a: '1', b: '2' } }, layers: [], created: 'x' });
+    const b = buildImageConfig({
+      debianArch: 'amd64',
+      config: { ...cfg, env: { A: '1', LANG: 'C.UTF-8' }, labels: { a: '1', b: '2' } },
+      layers: [],
+      created: 'x',
+    });
     expect(sha256Digest(canonicalJson(a))).toBe(sha256Digest(canonicalJson(b)));
   });
 
   it('builds manifests and multi-arch indexes', () => {
     const config = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: d1, size: 3 };
-    const m = buildManifest(config, [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: d1, size: 5 }], imageAnnotations({ title: 't', version: '1.0.0', created: 'c' }));
-    expect(m.annotations).toEqual({ 'org.opencontainers.image.created': 'c', 'org.opencontainers.image.title': 't', 'org.opencontainers.image.version': '1.0.0' });
-    const idx = buildIndex([{ descriptor: { mediaType: m.mediaType, digest: d1, size: 9 }, platform: { architecture: 'arm', os: 'linux', variant: 'v7' } }], {});
+    const m = buildManifest(
+      config,
+      [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: d1, size: 5 }],
+      imageAnnotations({ title: 't', version: '1.0.0', created: 'c' }),
+    );
+    expect(m.annotations).toEqual({
+      'org.opencontainers.image.created': 'c',
+      'org.opencontainers.image.title': 't',
+      'org.opencontainers.image.version': '1.0.0',
+    });
+    const idx = buildIndex(
+      [{ descriptor: { mediaType: m.mediaType, digest: d1, size: 9 }, platform: { architecture: 'arm', os: 'linux', variant: 'v7' } }],
+      {},
+    );
     expect(idx.manifests[0]!.platform).toEqual({ architecture: 'arm', os: 'linux', variant: 'v7' });
   });
 });

@@ -72,10 +72,7 @@ describe('diff layers on real trees', () => {
   });
 
   it('a directory replaced by a file, and a file replaced by a directory', async () => {
-    const r = await layerFor(
-      'mkdir p && touch p/child && echo f > q',
-      'rm -rf p && echo file > p && rm q && mkdir q && echo c > q/c',
-    );
+    const r = await layerFor('mkdir p && touch p/child && echo f > q', 'rm -rf p && echo file > p && rm q && mkdir q && echo c > q/c');
     expect(r.changes.deleted).toEqual(['p']);
     expect(r.changes.opaque).toEqual(['q']);
     expect(names(r.entries)).toEqual(['.wh.p', 'p', 'q/', 'q/.wh..wh..opq', 'q/c']);
@@ -107,10 +104,7 @@ describe('diff layers on real trees', () => {
   });
 
   it('a new hardlink to an unchanged file carries both links', async () => {
-    const r = await layerFor(
-      'mkdir bin sbin && echo tool > bin/tool && echo other > bin/other',
-      'ln bin/tool sbin/tool',
-    );
+    const r = await layerFor('mkdir bin sbin && echo tool > bin/tool && echo other > bin/other', 'ln bin/tool sbin/tool');
     expect(names(r.entries)).toEqual(['bin/', 'bin/tool', 'sbin/', 'sbin/tool => bin/tool']);
     expect(r.byName.get('bin/tool')?.contentDigest).toBe(sha('tool\n'));
   });

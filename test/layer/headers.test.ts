@@ -26,7 +26,10 @@ beforeAll(async () => {
 describe('layer tar headers', () => {
   it('GNU tar lists every entry with numeric owners, exact modes and clamped mtimes', async () => {
     const listing = await gnuTar(['--numeric-owner', '-tvvf', layer.path]);
-    const rows = listing.trim().split('\n').map((l) => l.replace(/ +/g, ' '));
+    const rows = listing
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/ +/g, ' '));
     const at = '2023-11-14 22:13'; // SDE in UTC
     expect(rows).toEqual([
       `drwxr-xr-x 0/0 0 ${at} etc/`,

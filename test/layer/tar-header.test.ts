@@ -58,9 +58,11 @@ describe('encodeTarHeader', () => {
     expect(paxRecords(b).get('path')?.toString('utf8')).toBe(long);
     const ustar = b.subarray(b.length - 512);
     expect(String.fromCharCode(ustar[156]!)).toBe('0');
-    expect(paxRecords(encodeTarHeader({ ...base, name: 'usr/share/zoneinfo/ünï' })).get('path')?.toString('utf8')).toBe(
-      'usr/share/zoneinfo/ünï',
-    );
+    expect(
+      paxRecords(encodeTarHeader({ ...base, name: 'usr/share/zoneinfo/ünï' }))
+        .get('path')
+        ?.toString('utf8'),
+    ).toBe('usr/share/zoneinfo/ünï');
   });
 
   it('stores extended attribute values byte-exact (binary security.capability survives)', () => {
@@ -94,9 +96,7 @@ describe('encodeTarHeader', () => {
     expect(() => encodeTarHeader({ ...base, name: '/etc/passwd' })).toThrow(expect.objectContaining({ code: 'LAYER_PATH_INVALID' }));
     expect(() => encodeTarHeader({ ...base, name: './etc' })).toThrow(expect.objectContaining({ code: 'LAYER_PATH_INVALID' }));
     expect(() => encodeTarHeader({ ...base, mode: 0o10644 })).toThrow(expect.objectContaining({ code: 'LAYER_UNSUPPORTED_FILE' }));
-    expect(() => encodeTarHeader({ ...base, type: 'dir', size: 3 })).toThrow(
-      expect.objectContaining({ code: 'LAYER_UNSUPPORTED_FILE' }),
-    );
+    expect(() => encodeTarHeader({ ...base, type: 'dir', size: 3 })).toThrow(expect.objectContaining({ code: 'LAYER_UNSUPPORTED_FILE' }));
   });
 
   it('produces archives GNU tar reads back field for field', async () => {

@@ -41,7 +41,9 @@ async function rewriteIndex(dir: string, edit: (manifests: Record<string, unknow
 /** verify and sign through the CLI: the exit status, and stderr is one line. */
 async function cli(dir: string, extra: string[] = []): Promise<{ verify: number; sign: number; lines: number[] }> {
   const v = await runCli(['verify', dir, '--key', pub, ...extra]);
-  const s = await runCli(['sign', dir, '--key', secret, '--identity', 'registry.test/x:1', ...extra], { env: { ...process.env, IMGFACTORY_KEY_PASSPHRASE: '' } });
+  const s = await runCli(['sign', dir, '--key', secret, '--identity', 'registry.test/x:1', ...extra], {
+    env: { ...process.env, IMGFACTORY_KEY_PASSPHRASE: '' },
+  });
   return { verify: v.status, sign: s.status, lines: [v.stderr.trim().split('\n').length, s.stderr.trim().split('\n').length] };
 }
 
@@ -99,16 +101,14 @@ describe('Layout.open and resolve', () => {
 
   it('an attachment entry that carries the tag is ambiguous: LAYOUT_AMBIGUOUS, refused by verify and sign', async () => {
     const dir = await copy();
-    await rewriteIndex(dir, (m) => [
-      { ...m[0], annotations: { [ATTACHMENT_ANNOTATION]: 'signature', [REF_NAME]: '1' } },
-    ]);
+    await rewriteIndex(dir, (m) => [{ ...m[0], annotations: { [ATTACHMENT_ANNOTATION]: 'signature', [REF_NAME]: '1' } }]);
     await expect(Layout.open(dir)).rejects.toMatchObject({ code: 'LAYOUT_AMBIGUOUS' });
     expect(await cli(dir, ['--tag', '1'])).toEqual({ verify: 1, sign: 1, lines: [1, 1] });
   });
 
   it('two entries with one tag are ambiguous; an unknown tag is LAYOUT_TAG_NOT_FOUND (exit 2)', async () => {
     const dir = await copy();
-    const other = await writeTestImage(join(root.path, 'other'), { tag: '1', layers: [await tarLayer({ 'x': 'y' })] });
+    const other = await writeTestImage(join(root.path, 'other'), { tag: '1', layers: [await tarLayer({ x: 'y' })] });
     await rewriteIndex(dir, (m) => [...m, other.manifest as unknown as Record<string, unknown>].map((e) => ({ ...e, annotations: { [REF_NAME]: '1' } })));
     await expect(Layout.open(dir)).rejects.toMatchObject({ code: 'LAYOUT_AMBIGUOUS' });
     const ok = await Layout.open(base);

@@ -1,12 +1,7 @@
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
-import {
-  exportPublicKey,
-  generateSigningKey,
-  readSigningKey,
-  readVerificationKeys,
-} from '../../src/pgp/keys.js';
+import { exportPublicKey, generateSigningKey, readSigningKey, readVerificationKeys } from '../../src/pgp/keys.js';
 import { gpgHomeWith, type GpgHome } from '../sign/helpers/gpg.js';
 
 describe('generateSigningKey', () => {

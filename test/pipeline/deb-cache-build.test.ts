@@ -35,9 +35,7 @@ beforeAll(async () => {
   bytes.writeUInt8(bytes.readUInt8(bytes.length >> 1) ^ 0x01, bytes.length >> 1);
   await writeFile(file, bytes);
   expect(sha256(await readFile(file))).not.toBe(victim.sha256);
-  warm = await buildRecipe(
-    testBuildOptions(recipe, join(SHARED_CACHE_DIR, 'deb-cache-out-warm'), { debCache, onEvent: (e) => warmEvents.push(e) }),
-  );
+  warm = await buildRecipe(testBuildOptions(recipe, join(SHARED_CACHE_DIR, 'deb-cache-out-warm'), { debCache, onEvent: (e) => warmEvents.push(e) }));
 }, 40 * MINUTES);
 
 describe('verified package cache', () => {

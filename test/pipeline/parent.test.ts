@@ -63,7 +63,10 @@ describe('verifyParent', () => {
     await writeFile(join(dir, PACKAGES_FILE), JSON.stringify({ ...packages, packages: [...packages.packages, smuggled] }));
     await expect(verifyParent(dir, minimal.recipe, minimal.report, options())).rejects.toMatchObject({ code: 'AUDIT_PARENT_UNPROVEN' });
     // A proven name and version with another sha256 is no better.
-    await writeFile(join(dir, PACKAGES_FILE), JSON.stringify({ ...packages, packages: packages.packages.map((p, i) => (i === 3 ? { ...p, sha256: '0'.repeat(64) } : p)) }));
+    await writeFile(
+      join(dir, PACKAGES_FILE),
+      JSON.stringify({ ...packages, packages: packages.packages.map((p, i) => (i === 3 ? { ...p, sha256: '0'.repeat(64) } : p)) }),
+    );
     await expect(verifyParent(dir, minimal.recipe, minimal.report, options())).rejects.toMatchObject({ code: 'AUDIT_PARENT_UNPROVEN' });
   });
 
@@ -87,25 +90,29 @@ describe('verifyParent', () => {
 });
 
 describe('build with a poisoned parent in out/', () => {
-  it('does not reuse it: the parent is rebuilt, and the child comes out byte-identical', async () => {
-    const python = await sharedBuild('python3');
-    const dir = await copyOfParent();
-    const packages = JSON.parse(await readFile(join(dir, PACKAGES_FILE), 'utf8')) as VerifiedPackageManifest;
-    await writeFile(
-      join(dir, PACKAGES_FILE),
-      JSON.stringify({ ...packages, packages: [...packages.packages, { ...packages.packages[0]!, package: 'backdoor', version: '6.6.6' }] }),
-    );
-    const events: string[] = [];
-    const result = await buildRecipe({
-      ...testBuildOptions(join(RECIPES_DIR, 'python3.ts'), join(dir, '..')),
-      sourceDateEpoch: python.report.sourceDateEpoch,
-      onEvent: (e) => {
-        if (e.stage === 'parent') events.push(e.message ?? '');
-      },
-    });
-    expect(events.some((m) => m.includes('not reusing') && m.includes('AUDIT_PARENT_UNPROVEN'))).toBe(true);
-    expect(result.parents.map((p) => p.recipe.name)).toEqual(['debian-minimal']);
-    expect(result.packageManifest.packages.some((p) => p.package === 'backdoor')).toBe(false);
-    expect(result.report.manifestDigest).toBe(python.report.manifestDigest);
-  }, 20 * MINUTES);
+  it(
+    'does not reuse it: the parent is rebuilt, and the child comes out byte-identical',
+    async () => {
+      const python = await sharedBuild('python3');
+      const dir = await copyOfParent();
+      const packages = JSON.parse(await readFile(join(dir, PACKAGES_FILE), 'utf8')) as VerifiedPackageManifest;
+      await writeFile(
+        join(dir, PACKAGES_FILE),
+        JSON.stringify({ ...packages, packages: [...packages.packages, { ...packages.packages[0]!, package: 'backdoor', version: '6.6.6' }] }),
+      );
+      const events: string[] = [];
+      const result = await buildRecipe({
+        ...testBuildOptions(join(RECIPES_DIR, 'python3.ts'), join(dir, '..')),
+        sourceDateEpoch: python.report.sourceDateEpoch,
+        onEvent: (e) => {
+          if (e.stage === 'parent') events.push(e.message ?? '');
+        },
+      });
+      expect(events.some((m) => m.includes('not reusing') && m.includes('AUDIT_PARENT_UNPROVEN'))).toBe(true);
+      expect(result.parents.map((p) => p.recipe.name)).toEqual(['debian-minimal']);
+      expect(result.packageManifest.packages.some((p) => p.package === 'backdoor')).toBe(false);
+      expect(result.report.manifestDigest).toBe(python.report.manifestDigest);
+    },
+    20 * MINUTES,
+  );
 });

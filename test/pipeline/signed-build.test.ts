@@ -62,7 +62,12 @@ describe('a signed real image', () => {
     const r = await skopeoStandaloneVerify(gpg, { manifest: manifestFile, reference: IDENTITY, fingerprint: key.fingerprint, signature: sigFile });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain(`Signature verified, digest ${built.report.manifestDigest}`);
-    const other = await skopeoStandaloneVerify(gpg, { manifest: manifestFile, reference: '127.0.0.1:5000/base/debian-minimal:13', fingerprint: key.fingerprint, signature: sigFile });
+    const other = await skopeoStandaloneVerify(gpg, {
+      manifest: manifestFile,
+      reference: '127.0.0.1:5000/base/debian-minimal:13',
+      fingerprint: key.fingerprint,
+      signature: sigFile,
+    });
     expect(other.exitCode).toBe(1);
   });
 
@@ -77,12 +82,18 @@ describe('a signed real image', () => {
     };
     expect(spdx.spdxVersion).toBe('SPDX-2.3');
     const purls = spdx.packages.flatMap((p) => (p.externalRefs ?? []).filter((r) => r.referenceType === 'purl').map((r) => r.referenceLocator));
-    const fromSbom = purls.filter((p) => p.startsWith('pkg:deb/')).map((p) => decodeURIComponent(p.replace(/^pkg:deb\/debian\/([^@]+)@([^?]+)\?arch=([^&]+).*$/, '$1:$3=$2'))).sort();
+    const fromSbom = purls
+      .filter((p) => p.startsWith('pkg:deb/'))
+      .map((p) => decodeURIComponent(p.replace(/^pkg:deb\/debian\/([^@]+)@([^?]+)\?arch=([^&]+).*$/, '$1:$3=$2')))
+      .sort();
 
     const bundle = join(dir, '..', 'bundle');
     await execa('umoci', ['unpack', '--image', `${dir}:${built.report.ref}`, bundle]);
     const status = parseDpkgStatus(await readFile(join(bundle, 'rootfs/var/lib/dpkg/status'), 'utf8'));
-    const installed = status.filter(hasFilesOnDisk).map((e) => `${e.package}:${e.architecture}=${e.version}`).sort();
+    const installed = status
+      .filter(hasFilesOnDisk)
+      .map((e) => `${e.package}:${e.architecture}=${e.version}`)
+      .sort();
     expect(installed.length).toBeGreaterThan(50);
     expect(fromSbom).toEqual(installed);
   });

@@ -34,7 +34,10 @@ describe('SPDX 2.3 SBOM', () => {
 
   it("lists exactly the packages of the image's dpkg status (name, version, architecture)", async () => {
     const status = parseDpkgStatus(await readFile(join(REPO_ROOT, 'test/fixtures/sign/dpkg-status'), 'utf8'));
-    const onDisk = status.filter(hasFilesOnDisk).map((e) => `${e.package}:${e.architecture}=${e.version}`).sort();
+    const onDisk = status
+      .filter(hasFilesOnDisk)
+      .map((e) => `${e.package}:${e.architecture}=${e.version}`)
+      .sort();
     expect(status.length).toBeGreaterThan(onDisk.length); // the fixture has a purged entry to leave out
     const listed = doc.packages
       .filter((p) => p.SPDXID !== 'SPDXRef-Image')

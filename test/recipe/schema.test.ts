@@ -97,7 +97,10 @@ describe('recipe schema', () => {
   ];
   it.each(cases)('refuses a bad %s and names the field', (_label, patch, field) => {
     const lines = problems({ ...base, ...patch });
-    expect(lines.some((l) => l.startsWith(`demo.ts: ${field}: `)), lines.join('\n')).toBe(true);
+    expect(
+      lines.some((l) => l.startsWith(`demo.ts: ${field}: `)),
+      lines.join('\n'),
+    ).toBe(true);
   });
 
   it('refuses unknown keys at every level, naming them', () => {
@@ -113,8 +116,6 @@ describe('recipe schema', () => {
   });
 
   it('reports a wrong type as "expected <type>"', () => {
-    expect(problems({ ...base, layers: [{ name: 'a', packages: [1] }] })).toContain(
-      'demo.ts: layers[0].packages[0]: expected string, received number',
-    );
+    expect(problems({ ...base, layers: [{ name: 'a', packages: [1] }] })).toContain('demo.ts: layers[0].packages[0]: expected string, received number');
   });
 });

@@ -44,7 +44,11 @@ describe('TLS + basic auth', () => {
 
   it('does not trust the registry without its CA (no silent fallback), and does not retry a TLS failure', async () => {
     let retries = 0;
-    const client = createRegistryClient({ registry: registry.host, credentials: basicCredentials(USER, PASSWORD, 'test'), onProgress: (e) => e.type === 'retry' && retries++ });
+    const client = createRegistryClient({
+      registry: registry.host,
+      credentials: basicCredentials(USER, PASSWORD, 'test'),
+      onProgress: (e) => e.type === 'retry' && retries++,
+    });
     const err = await client.ping().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
     expect((err as RegistryError).code).toBe('REGISTRY_UNREACHABLE');
@@ -82,7 +86,9 @@ describe('TLS + basic auth', () => {
         expect(r.stderr).toContain('[REGISTRY_UNAUTHORIZED]');
       }
     }
-    const tags = await createRegistryClient({ registry: registry.host, ca: registry.caPem!, credentials: basicCredentials(USER, PASSWORD, 't') }).listTags('secure/cli');
+    const tags = await createRegistryClient({ registry: registry.host, ca: registry.caPem!, credentials: basicCredentials(USER, PASSWORD, 't') }).listTags(
+      'secure/cli',
+    );
     expect(tags).toEqual([]);
   });
 
@@ -105,7 +111,9 @@ describe('TLS + basic auth', () => {
       join(home, '.docker', 'config.json'),
       JSON.stringify({ auths: { [`https://${registry.host}`]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }),
     );
-    const r = await runCli(['push', image.layoutDir, `${registry.host}/secure/cli:3`, '--ca-file', registry.caFile!], { env: { PATH: process.env.PATH, HOME: home } });
+    const r = await runCli(['push', image.layoutDir, `${registry.host}/secure/cli:3`, '--ca-file', registry.caFile!], {
+      env: { PATH: process.env.PATH, HOME: home },
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`${registry.host}/secure/cli:3 ${image.manifest.digest}`);
     expect(r.stdout + r.stderr).not.toContain(PASSWORD);

@@ -80,7 +80,9 @@ describe('push uploads only what it has hashed', () => {
     const bytes = await readFile(file);
     bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0x01;
     await writeFile(file, bytes);
-    const r = await runCli(['push', image.layoutDir, `${registry.host}/faults/flip:1`, `${registry.host}/faults/flip:2`, '--insecure', '--debug'], { env: env() });
+    const r = await runCli(['push', image.layoutDir, `${registry.host}/faults/flip:1`, `${registry.host}/faults/flip:2`, '--insecure', '--debug'], {
+      env: env(),
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('[LAYOUT_BLOB_CORRUPT]');
     await nothingUploaded('faults/flip', image);
@@ -119,13 +121,21 @@ describe('pull onto a full disk', () => {
     const keyFile = join(dir, 'pull-key.asc');
     await writeFile(keyFile, key.publicKeyArmored);
     const image = await writeTestImage(join(dir, 'full'), { tag: '1', layers: [rawLayer(3 * 1024 * 1024)] });
-    await signLayout({ layout: await Layout.open(image.layoutDir), key: key.signing, identities: [`${registry.host}/faults/full:1`], creator: 'test', now: new Date() });
+    await signLayout({
+      layout: await Layout.open(image.layoutDir),
+      key: key.signing,
+      identities: [`${registry.host}/faults/full:1`],
+      creator: 'test',
+      now: new Date(),
+    });
     await pushImage({ layoutDir: image.layoutDir, targets: [parseReference(`${registry.host}/faults/full:1`)], client: client() });
     const small = join(dir, 'small');
     await mkdir(small);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
     try {
-      const r = await runCli(['pull', `${registry.host}/faults/full:1`, '--key', keyFile, '--out', join(small, 'out'), '--insecure', '--debug'], { env: env() });
+      const r = await runCli(['pull', `${registry.host}/faults/full:1`, '--key', keyFile, '--out', join(small, 'out'), '--insecure', '--debug'], {
+        env: env(),
+      });
       expect(r.status).toBe(4);
       expect(r.stderr).toContain('[DISK_FULL]');
       expect(r.stderr).toContain('ENOSPC');

@@ -52,7 +52,9 @@ describe('resolveCredentials', () => {
   });
 
   it('refuses half an environment pair', async () => {
-    await expect(resolveCredentials({ registry: HOST, env: env({ IMGFACTORY_REGISTRY_USER: 'u' }) })).rejects.toMatchObject({ code: 'CREDENTIALS_UNAVAILABLE' });
+    await expect(resolveCredentials({ registry: HOST, env: env({ IMGFACTORY_REGISTRY_USER: 'u' }) })).rejects.toMatchObject({
+      code: 'CREDENTIALS_UNAVAILABLE',
+    });
   });
 
   it('no config file → anonymous', async () => {
@@ -68,7 +70,10 @@ describe('resolveCredentials', () => {
       },
     });
     expect(await resolveCredentials({ registry: HOST, env: env({ DOCKER_CONFIG: d }) })).toMatchObject({ username: 'alice', secret: 'pa:ss' });
-    expect(await resolveCredentials({ registry: 'other.example', env: env(), dockerConfigPath: join(d, 'config.json') })).toMatchObject({ username: 'bob', secret: 'pw' });
+    expect(await resolveCredentials({ registry: 'other.example', env: env(), dockerConfigPath: join(d, 'config.json') })).toMatchObject({
+      username: 'bob',
+      secret: 'pw',
+    });
     expect(await resolveCredentials({ registry: 'tok.example', env: env({ DOCKER_CONFIG: d }) })).toMatchObject({ identityToken: true, secret: 'refresh-xyz' });
     expect(await resolveCredentials({ registry: 'none.example', env: env({ DOCKER_CONFIG: d }) })).toBeUndefined();
   });

@@ -43,7 +43,8 @@ const ref = (tag = '1') => parseReference(`${hostile.host}/hostile/img:${tag}`);
 const out = () => join(dir, `out-${++outs}`);
 
 async function requireSignature(layoutDir: string, ctx: PullVerifyContext): Promise<void> {
-  if ((await readAttachments(await Layout.open(layoutDir), ctx.manifestDigest, 'signature', () => undefined)).length === 0) throw new VerifyError('SIGNATURE_MISSING', 'not signed');
+  if ((await readAttachments(await Layout.open(layoutDir), ctx.manifestDigest, 'signature', () => undefined)).length === 0)
+    throw new VerifyError('SIGNATURE_MISSING', 'not signed');
 }
 
 async function leftovers(): Promise<string[]> {
@@ -113,7 +114,14 @@ describe('pull checks trust before bulk', () => {
       outDir: dest,
       verifyTrust: async (layoutDir, ctx) => {
         await requireSignature(layoutDir, ctx);
-        sawLayers = await Promise.all(layerDigests.map((d) => stat(blobPath(layoutDir, d)).then(() => true, () => false)));
+        sawLayers = await Promise.all(
+          layerDigests.map((d) =>
+            stat(blobPath(layoutDir, d)).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        );
         throw new VerifyError('SIGNATURE_UNTRUSTED_KEY', 'refused by the test');
       },
       verify: async () => {
@@ -175,7 +183,13 @@ describe('pull checks trust before bulk', () => {
       mediaType: MediaType.imageIndex,
       manifests: [
         ...real.manifests,
-        { mediaType: MediaType.imageManifest, digest: bigDigest, size: bigDoc.length, artifactType: MediaType.simpleSigning, annotations: { [ATTACHMENT]: 'signature' } },
+        {
+          mediaType: MediaType.imageManifest,
+          digest: bigDigest,
+          size: bigDoc.length,
+          artifactType: MediaType.simpleSigning,
+          annotations: { [ATTACHMENT]: 'signature' },
+        },
         ...Array.from({ length: 200 }, (_, i) => junk(i, { 'vendor.other': 'x' }, 'application/vnd.other.thing')),
         ...Array.from({ length: 50 }, (_, i) => junk(1000 + i, { [ATTACHMENT]: 'signature' })),
       ],
@@ -203,8 +217,18 @@ describe('pull by digest (containers/image identity rule)', () => {
     const key = await testKey('ed25519');
     const keys = await readVerificationKeys([key.publicKeyArmored]);
     const signed = await writeTestImage(join(dir, 'by-digest'), { tag: '7', layers: [await randomLayer(3000)] });
-    await signLayout({ layout: await Layout.open(signed.layoutDir), key: key.signing, identities: [`${registry.host}/digest/img:7`], creator: 'test', now: new Date() });
-    await pushImage({ layoutDir: signed.layoutDir, targets: [parseReference(`${registry.host}/digest/img:7`), parseReference(`${registry.host}/digest/copy:7`)], client: direct() });
+    await signLayout({
+      layout: await Layout.open(signed.layoutDir),
+      key: key.signing,
+      identities: [`${registry.host}/digest/img:7`],
+      creator: 'test',
+      now: new Date(),
+    });
+    await pushImage({
+      layoutDir: signed.layoutDir,
+      targets: [parseReference(`${registry.host}/digest/img:7`), parseReference(`${registry.host}/digest/copy:7`)],
+      client: direct(),
+    });
     const signatureOnly = async (layoutDir: string, ctx: PullVerifyContext) => {
       await verifyLayout({ layout: await Layout.open(layoutDir), keys, identity: ctx.identity, signatureOnly: true, blobsNotYetFetched: true });
     };

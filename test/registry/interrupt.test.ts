@@ -75,47 +75,60 @@ afterAll(async () => {
 });
 
 describe('interrupts', () => {
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s during push: the upload stops within 2 s, exit 130, no tag moved (of several)', async (signal) => {
-    const repo = 'int/img';
-    const tags = signal === 'SIGINT' ? ['1', 'two'] : ['1', 'three'];
-    const before = slow.sent();
-    const child = cli(['push', bigImage.layoutDir, ...tags.map((t) => `${slow.host}/${repo}:${t}`), '--insecure']);
-    await until(() => slow.sent() - before > 512 * 1024 || child.exitCode !== null, 60_000, 'the upload to start');
-    if (child.exitCode !== null) throw new Error(`push ended early: ${String((await child).stderr)}`);
-    const at = Date.now();
-    child.kill(signal);
-    const r = await child;
-    expect(Date.now() - at).toBeLessThan(2500);
-    expect(r.exitCode).toBe(130);
-    expect(String(r.stderr)).toMatch(/^error: .*interrupted/m);
-    // The upload really stopped: once what the kernel had buffered has drained, the traffic
-    // ends short of the blob, and the registry never got the blob.
-    for (let a = -1, i = 0; a !== slow.sent() && i < 30; i++) {
-      a = slow.sent();
-      await new Promise((res) => setTimeout(res, 300));
-    }
-    expect(slow.sent() - before).toBeLessThan(BIG);
-    expect(await client().hasBlob(repo, bigImage.layers[0]!.descriptor.digest)).toBe(false);
-    expect(await tagDigest(repo, '1')).toBe(oldImage.manifest.digest);
-    expect(await tagDigest(repo, tags[1]!)).toBeUndefined();
-    expect((await client().listTags(repo)).sort()).toEqual(['1']);
-  }, 90_000);
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s during push: the upload stops within 2 s, exit 130, no tag moved (of several)',
+    async (signal) => {
+      const repo = 'int/img';
+      const tags = signal === 'SIGINT' ? ['1', 'two'] : ['1', 'three'];
+      const before = slow.sent();
+      const child = cli(['push', bigImage.layoutDir, ...tags.map((t) => `${slow.host}/${repo}:${t}`), '--insecure']);
+      await until(() => slow.sent() - before > 512 * 1024 || child.exitCode !== null, 60_000, 'the upload to start');
+      if (child.exitCode !== null) throw new Error(`push ended early: ${String((await child).stderr)}`);
+      const at = Date.now();
+      child.kill(signal);
+      const r = await child;
+      expect(Date.now() - at).toBeLessThan(2500);
+      expect(r.exitCode).toBe(130);
+      expect(String(r.stderr)).toMatch(/^error: .*interrupted/m);
+      // The upload really stopped: once what the kernel had buffered has drained, the traffic
+      // ends short of the blob, and the registry never got the blob.
+      for (let a = -1, i = 0; a !== slow.sent() && i < 30; i++) {
+        a = slow.sent();
+        await new Promise((res) => setTimeout(res, 300));
+      }
+      expect(slow.sent() - before).toBeLessThan(BIG);
+      expect(await client().hasBlob(repo, bigImage.layers[0]!.descriptor.digest)).toBe(false);
+      expect(await tagDigest(repo, '1')).toBe(oldImage.manifest.digest);
+      expect(await tagDigest(repo, tags[1]!)).toBeUndefined();
+      expect((await client().listTags(repo)).sort()).toEqual(['1']);
+    },
+    90_000,
+  );
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s during pull (layers downloading): exit 130, temporary layout removed, nothing written', async (signal) => {
-    const parent = join(dir, `pull-${signal}`);
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(parent);
-    const before = slow.received();
-    const child = cli(['pull', `${slow.host}/int/pull:1`, '--key', keyFile, '--out', join(parent, 'out'), '--insecure']);
-    // The signature was verified before the layers started; wait until a good part of them came.
-    await until(() => slow.received() - before > 1024 * 1024 || child.exitCode !== null, 60_000, 'the layer download');
-    expect(child.exitCode).toBeNull();
-    child.kill(signal);
-    const r = await child;
-    expect(r.exitCode).toBe(130);
-    expect(String(r.stderr).trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
-    expect(await readdir(parent)).toEqual([]);
-  }, 90_000);
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s during pull (layers downloading): exit 130, temporary layout removed, nothing written',
+    async (signal) => {
+      const parent = join(dir, `pull-${signal}`);
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(parent);
+      const before = slow.received();
+      const child = cli(['pull', `${slow.host}/int/pull:1`, '--key', keyFile, '--out', join(parent, 'out'), '--insecure']);
+      // The signature was verified before the layers started; wait until a good part of them came.
+      await until(() => slow.received() - before > 1024 * 1024 || child.exitCode !== null, 60_000, 'the layer download');
+      expect(child.exitCode).toBeNull();
+      child.kill(signal);
+      const r = await child;
+      expect(r.exitCode).toBe(130);
+      expect(
+        String(r.stderr)
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('error:')),
+      ).toHaveLength(1);
+      expect(await readdir(parent)).toEqual([]);
+    },
+    90_000,
+  );
 
   it('left alone, the same pull gets past the layers to the full verification (so the interrupt is what stopped it)', async () => {
     const out = join(dir, 'pull-complete');

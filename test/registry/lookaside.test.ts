@@ -49,7 +49,22 @@ beforeAll(async () => {
   await mkdir(gnupgHome, { mode: 0o700 });
   const gpgEnv = { GNUPGHOME: gnupgHome };
   // RSA: accepted by both of containers/image's OpenPGP backends; signing with the primary key.
-  await run(['gpg', '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'imgfactory test <test@imgfactory.invalid>', 'rsa2048', 'sign', '1d'], { env: gpgEnv });
+  await run(
+    [
+      'gpg',
+      '--batch',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      '--quick-gen-key',
+      'imgfactory test <test@imgfactory.invalid>',
+      'rsa2048',
+      'sign',
+      '1d',
+    ],
+    { env: gpgEnv },
+  );
   const colons = await run(['gpg', '--batch', '--with-colons', '--list-keys'], { env: gpgEnv });
   const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(colons.stdout)![1]!;
   keyFile = join(dir, 'key.asc');
@@ -59,8 +74,18 @@ beforeAll(async () => {
   const staging = join(dir, 'staging');
   const rd = await registriesD('rd-staging', `docker:\n  ${registry.host}:\n    lookaside-staging: file://${staging}\n`);
   await skopeo(
-    ['--insecure-policy', '--registries.d', rd, 'copy', '--preserve-digests', '--dest-tls-verify=false', '--sign-by', fpr,
-      `oci:${image.layoutDir}:1`, `docker://${registry.host}/signed/img:1`],
+    [
+      '--insecure-policy',
+      '--registries.d',
+      rd,
+      'copy',
+      '--preserve-digests',
+      '--dest-tls-verify=false',
+      '--sign-by',
+      fpr,
+      `oci:${image.layoutDir}:1`,
+      `docker://${registry.host}/signed/img:1`,
+    ],
     { env: { ...process.env, GNUPGHOME: gnupgHome } },
   );
   const files = await listFiles(staging);
@@ -103,14 +128,27 @@ describe('lookaside store', () => {
       policy,
       JSON.stringify({
         default: [{ type: 'reject' }],
-        transports: { docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: keyFile }] }, oci: { '': [{ type: 'insecureAcceptAnything' }] } },
+        transports: {
+          docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: keyFile }] },
+          oci: { '': [{ type: 'insecureAcceptAnything' }] },
+        },
       }),
     );
     const copy = async (lookasideDir: string, dest: string) => {
       const server = await startLookasideServer(lookasideDir);
       try {
         const rd = await registriesD(`rd-${dest}`, `docker:\n  ${registry.host}:\n    lookaside: ${server.url}\n`);
-        return await skopeo(['--policy', policy, '--registries.d', rd, 'copy', '--remove-signatures', '--src-tls-verify=false', `docker://${registry.host}/signed/img:1`, `oci:${join(dir, dest)}:x`]);
+        return await skopeo([
+          '--policy',
+          policy,
+          '--registries.d',
+          rd,
+          'copy',
+          '--remove-signatures',
+          '--src-tls-verify=false',
+          `docker://${registry.host}/signed/img:1`,
+          `oci:${join(dir, dest)}:x`,
+        ]);
       } finally {
         await server.stop();
       }

@@ -2,13 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseWwwAuthenticate } from '../../src/registry/challenge.js';
 import { createLimiter } from '../../src/registry/limit.js';
-import {
-  nextLink,
-  parseRegistryErrors,
-  resolveLocation,
-  scopeCovers,
-  uploadOffsetFromRange,
-} from '../../src/registry/protocol.js';
+import { nextLink, parseRegistryErrors, resolveLocation, scopeCovers, uploadOffsetFromRange } from '../../src/registry/protocol.js';
 import { mergeReferrers, parseReferrersIndex, referrerDescriptor } from '../../src/registry/referrers.js';
 import { isPermanentNetworkError, isRetryableStatus, parseRetryAfter, retryDelayMs } from '../../src/registry/retry.js';
 import { formatRegistryProgress } from '../../src/registry/progress.js';
@@ -105,7 +99,13 @@ describe('referrers fallback index', () => {
   const foreign = { mediaType: MediaType.imageManifest, digest: d('3'), size: 12, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' };
 
   it('describes an artifact with its artifactType (config media type as fallback) and kind', () => {
-    expect(sig).toEqual({ mediaType: MediaType.imageManifest, digest: d('1'), size: 10, artifactType: MediaType.simpleSigning, annotations: { 'dev.imgfactory.attachment': 'signature' } });
+    expect(sig).toEqual({
+      mediaType: MediaType.imageManifest,
+      digest: d('1'),
+      size: 10,
+      artifactType: MediaType.simpleSigning,
+      annotations: { 'dev.imgfactory.attachment': 'signature' },
+    });
     expect(sbom.artifactType).toBe(MediaType.spdxJson);
   });
   it('keeps what other tools listed, replaces in place, appends new entries', () => {

@@ -65,7 +65,10 @@ describe('pullImage', () => {
     const img = await pulled.image({ tag: '1' });
     expect(img.descriptor.digest).toBe(signed.manifest.digest);
     for (const l of signed.layers) expect((await readFile(pulled.blobPath(l.descriptor.digest))).equals(l.bytes)).toBe(true);
-    const kinds = pulled.entries.map((d) => d.annotations?.['dev.imgfactory.attachment']).filter((k) => k !== undefined).sort();
+    const kinds = pulled.entries
+      .map((d) => d.annotations?.['dev.imgfactory.attachment'])
+      .filter((k) => k !== undefined)
+      .sort();
     expect(kinds).toEqual(['provenance', 'sbom', 'signature']);
     expect(await leftovers()).toEqual([]);
   });
@@ -141,7 +144,9 @@ describe('imgfactory pull', () => {
     const key = join(dir, 'some.asc');
     await writeFile(key, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----\n');
     const out = join(dir, 'cli-out');
-    const r = await runCli(['pull', `${registry.host}/pull/signed:1`, '--key', key, '--out', out, '--insecure'], { env: { PATH: process.env.PATH, HOME: dir } });
+    const r = await runCli(['pull', `${registry.host}/pull/signed:1`, '--key', key, '--out', out, '--insecure'], {
+      env: { PATH: process.env.PATH, HOME: dir },
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     await expect(stat(out)).rejects.toThrow();

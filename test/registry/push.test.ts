@@ -176,16 +176,20 @@ describe('pushImage', () => {
     bytes[100] = bytes[100]! ^ 0xff;
     const { writeFile } = await import('node:fs/promises');
     await writeFile(file, bytes);
-    await expect(
-      pushImage({ layoutDir: img.layoutDir, targets: [parseReference(`${registry.host}/tampered/x:1`)], client: client() }),
-    ).rejects.toMatchObject({ code: 'LAYOUT_BLOB_CORRUPT' });
+    await expect(pushImage({ layoutDir: img.layoutDir, targets: [parseReference(`${registry.host}/tampered/x:1`)], client: client() })).rejects.toMatchObject({
+      code: 'LAYOUT_BLOB_CORRUPT',
+    });
     expect(await client().listTags('tampered/x')).toEqual([]);
   });
 
   it('several tags move together: when the registry refuses one, the tags already moved are put back', async () => {
     const old = await writeTestImage(join(dir, 'tags-old'), { tag: 'x', layers: [await randomLayer(3000)] });
     const fresh = await writeTestImage(join(dir, 'tags-new'), { tag: 'x', layers: [await randomLayer(3000)] });
-    await pushImage({ layoutDir: old.layoutDir, targets: [parseReference(`${registry.host}/tags/app:1`), parseReference(`${registry.host}/tags/app:2`)], client: client() });
+    await pushImage({
+      layoutDir: old.layoutDir,
+      targets: [parseReference(`${registry.host}/tags/app:1`), parseReference(`${registry.host}/tags/app:2`)],
+      client: client(),
+    });
     const proxy = await startFaultProxy(Number(registry.host.split(':')[1]), [
       { match: (m, p) => m === 'PUT' && p.endsWith('/manifests/2'), times: 100, status: 400 },
     ]);

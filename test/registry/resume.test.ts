@@ -70,15 +70,19 @@ describe('chunked upload interrupted', () => {
     expect(await inspectDigest(registry, `${registry.host}/cut/big:1`)).toBe(big.manifest.digest);
   });
 
-  it('a 503 on one PATCH resumes from the server\'s Range: every byte crosses the wire exactly once', async () => {
+  it("a 503 on one PATCH resumes from the server's Range: every byte crosses the wire exactly once", async () => {
     const img = await writeTestImage(join(dir, 'resume'), { tag: 'r', layers: [rawLayer(6 * MiB)] });
     let patches = 0;
-    const proxy: FaultProxy = await startFaultProxy(registryPort(), [
-      { match: (m) => m === 'PATCH' && ++patches === 3, times: 1, status: 503 },
-    ]);
+    const proxy: FaultProxy = await startFaultProxy(registryPort(), [{ match: (m) => m === 'PATCH' && ++patches === 3, times: 1, status: 503 }]);
     stoppers.push(() => proxy.stop());
     const events: RegistryProgress[] = [];
-    const client = createRegistryClient({ registry: proxy.host, insecure: true, chunkSize: MiB, retry: { attempts: 4, baseDelayMs: 20 }, onProgress: (e) => events.push(e) });
+    const client = createRegistryClient({
+      registry: proxy.host,
+      insecure: true,
+      chunkSize: MiB,
+      retry: { attempts: 4, baseDelayMs: 20 },
+      onProgress: (e) => events.push(e),
+    });
     const r = await pushImage({ layoutDir: img.layoutDir, targets: [parseReference(`${proxy.host}/resume/r:1`)], client });
     expect(r.manifestDigest).toBe(img.manifest.digest);
     expect(events.filter((e) => e.type === 'upload-resumed')).toEqual([expect.objectContaining({ offset: 2 * MiB })]);
@@ -92,12 +96,16 @@ describe('chunked upload interrupted', () => {
   it('a PATCH the registry stored but whose answer was lost: the upload recovers and completes', async () => {
     const img = await writeTestImage(join(dir, 'lost'), { tag: 'l', layers: [rawLayer(5 * MiB)] });
     let patches = 0;
-    const proxy = await startFaultProxy(registryPort(), [
-      { match: (m) => m === 'PATCH' && ++patches === 2, times: 1, status: 502, afterForward: true },
-    ]);
+    const proxy = await startFaultProxy(registryPort(), [{ match: (m) => m === 'PATCH' && ++patches === 2, times: 1, status: 502, afterForward: true }]);
     stoppers.push(() => proxy.stop());
     const events: RegistryProgress[] = [];
-    const client = createRegistryClient({ registry: proxy.host, insecure: true, chunkSize: MiB, retry: { attempts: 4, baseDelayMs: 20 }, onProgress: (e) => events.push(e) });
+    const client = createRegistryClient({
+      registry: proxy.host,
+      insecure: true,
+      chunkSize: MiB,
+      retry: { attempts: 4, baseDelayMs: 20 },
+      onProgress: (e) => events.push(e),
+    });
     const r = await pushImage({ layoutDir: img.layoutDir, targets: [parseReference(`${proxy.host}/lost/l:1`)], client });
     expect(r.manifestDigest).toBe(img.manifest.digest);
     // distribution 2.8 refuses a session whose state token lags its data, so this is a clean restart.
@@ -179,10 +187,18 @@ describe('retries on 5xx and 429', () => {
 
   it('retries a request that timed out', async () => {
     const img = await writeTestImage(join(dir, 'slow'), { tag: 's', layers: [await randomLayer(2000)] });
-    const proxy = await startFaultProxy(registryPort(), [{ match: (m, p) => m === 'PUT' && p.includes('/manifests/sha256:'), times: 1, status: 0, hang: true }]);
+    const proxy = await startFaultProxy(registryPort(), [
+      { match: (m, p) => m === 'PUT' && p.includes('/manifests/sha256:'), times: 1, status: 0, hang: true },
+    ]);
     stoppers.push(() => proxy.stop());
     const events: RegistryProgress[] = [];
-    const client = createRegistryClient({ registry: proxy.host, insecure: true, timeoutMs: 500, retry: { attempts: 3, baseDelayMs: 10 }, onProgress: (e) => events.push(e) });
+    const client = createRegistryClient({
+      registry: proxy.host,
+      insecure: true,
+      timeoutMs: 500,
+      retry: { attempts: 3, baseDelayMs: 10 },
+      onProgress: (e) => events.push(e),
+    });
     const r = await pushImage({ layoutDir: img.layoutDir, targets: [parseReference(`${proxy.host}/slow/s:1`)], client });
     expect(r.manifestDigest).toBe(img.manifest.digest);
     expect(events.filter((e) => e.type === 'retry').map((e) => (e as { reason: string }).reason)).toEqual(['ETIMEDOUT']);
@@ -204,7 +220,12 @@ describe('retries on 5xx and 429', () => {
     const proxy = await startFaultProxy(registryPort(), [{ match: (m, p) => m === 'PUT' && p.includes('/manifests/'), times: 1000, status: 503 }]);
     stoppers.push(() => proxy.stop());
     let retries = 0;
-    const client = createRegistryClient({ registry: proxy.host, insecure: true, retry: { attempts: 3, baseDelayMs: 10 }, onProgress: (e) => e.type === 'retry' && retries++ });
+    const client = createRegistryClient({
+      registry: proxy.host,
+      insecure: true,
+      retry: { attempts: 3, baseDelayMs: 10 },
+      onProgress: (e) => e.type === 'retry' && retries++,
+    });
     const err = await pushImage({ layoutDir: img.layoutDir, targets: [parseReference(`${proxy.host}/down/d:1`)], client }).catch((e: unknown) => e);
     expect((err as RegistryError).code).toBe('MANIFEST_PUT_FAILED');
     expect((err as RegistryError).details.status).toBe(503);

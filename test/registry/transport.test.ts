@@ -188,7 +188,12 @@ describe('retries', () => {
     let n = 0;
     const { fetch, seen } = fakeFetch(() => (++n < 3 ? new Response('', { status: 503, headers: { 'retry-after': '0' } }) : manifestAnswer()));
     const events: RegistryProgress[] = [];
-    const client = createRegistryClient({ registry: 'reg.test', fetchImpl: fetch, retry: { attempts: 3, baseDelayMs: 10_000, maxDelayMs: 10_000 }, onProgress: (e) => events.push(e) });
+    const client = createRegistryClient({
+      registry: 'reg.test',
+      fetchImpl: fetch,
+      retry: { attempts: 3, baseDelayMs: 10_000, maxDelayMs: 10_000 },
+      onProgress: (e) => events.push(e),
+    });
     const started = Date.now();
     expect((await client.getManifest('a', '1')).digest).toBe(D);
     // Retry-After: 0 overrides the 10 s backoff.
@@ -197,7 +202,7 @@ describe('retries', () => {
     expect(events.filter((e) => e.type === 'retry').map((e) => (e.type === 'retry' ? e.reason : ''))).toEqual(['HTTP 503', 'HTTP 503']);
   });
 
-  it('gives up after the policy\'s attempts with the caller\'s error code', async () => {
+  it("gives up after the policy's attempts with the caller's error code", async () => {
     const { fetch, seen } = fakeFetch(() => new Response('', { status: 500 }));
     const client = createRegistryClient({ registry: 'reg.test', fetchImpl: fetch, retry: fast });
     expect(await codeOf(client.putManifest('a', '1', manifest, 'application/vnd.oci.image.manifest.v1+json'))).toBe('MANIFEST_PUT_FAILED');

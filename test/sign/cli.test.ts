@@ -29,10 +29,10 @@ afterAll(() => dir?.cleanup());
 
 describe('imgfactory keys', () => {
   it('generate: passphrase from the environment, private key 0600, nothing secret printed', async () => {
-    const r = await runCli(
-      ['keys', 'generate', '--name', 'Base Images', '--email', 'images@imgfactory.invalid', '--out', keysDir, '--json'],
-      { cwd: dir.path, env: env({ IMGFACTORY_KEY_PASSPHRASE: PASSPHRASE }) },
-    );
+    const r = await runCli(['keys', 'generate', '--name', 'Base Images', '--email', 'images@imgfactory.invalid', '--out', keysDir, '--json'], {
+      cwd: dir.path,
+      env: env({ IMGFACTORY_KEY_PASSPHRASE: PASSPHRASE }),
+    });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { fingerprint: string; privateKeyPath: string; publicKeyPath: string; encrypted: boolean };
     expect(out).toMatchObject({ privateKeyPath: secret, publicKeyPath: pub, encrypted: true, type: 'ed25519' });
@@ -51,7 +51,22 @@ describe('imgfactory keys', () => {
     const passFile = join(dir.path, 'pass');
     await writeFile(passFile, `${PASSPHRASE}\n`);
     const rsa = await runCli(
-      ['keys', 'generate', '--name', 'RSA', '--email', 'r@imgfactory.invalid', '--out', keysDir, '--type', 'rsa', '--bits', '4096', '--passphrase-file', passFile],
+      [
+        'keys',
+        'generate',
+        '--name',
+        'RSA',
+        '--email',
+        'r@imgfactory.invalid',
+        '--out',
+        keysDir,
+        '--type',
+        'rsa',
+        '--bits',
+        '4096',
+        '--passphrase-file',
+        passFile,
+      ],
       { env: env() },
     );
     expect(rsa.status, rsa.stderr).toBe(0);
@@ -137,10 +152,10 @@ describe('imgfactory sign / verify / policy', () => {
 
   it('policy: files for podman/skopeo; a directory lookaside becomes a file:// URL', async () => {
     const out = join(dir.path, 'etc-containers');
-    const r = await runCli(
-      ['policy', '--key', pub, '--registry', '127.0.0.1:5000', '--lookaside', 'sigs', '--out', out, '--json'],
-      { cwd: dir.path, env: env() },
-    );
+    const r = await runCli(['policy', '--key', pub, '--registry', '127.0.0.1:5000', '--lookaside', 'sigs', '--out', out, '--json'], {
+      cwd: dir.path,
+      env: env(),
+    });
     expect(r.status, r.stderr).toBe(0);
     const written = JSON.parse(r.stdout) as { policy: string; registriesD: string; keyring: string };
     expect(JSON.parse(await readFile(written.policy, 'utf8')).default).toEqual([{ type: 'reject' }]);

@@ -42,7 +42,10 @@ describe('simple-signing payload', () => {
     ['not JSON', '{'],
     ['an extra top-level member', `{${critical},"optional":{},"extra":1}`],
     ['no optional', `{${critical}}`],
-    ['an extra critical member', `{"critical":{"identity":{"docker-reference":"r.io/a:1"},"image":{"docker-manifest-digest":"${D}"},"type":"atomic container signature","x":1},"optional":{}}`],
+    [
+      'an extra critical member',
+      `{"critical":{"identity":{"docker-reference":"r.io/a:1"},"image":{"docker-manifest-digest":"${D}"},"type":"atomic container signature","x":1},"optional":{}}`,
+    ],
     ['another type', `{${critical.replace('atomic container signature', 'cosign container image signature')},"optional":{}}`],
     ['a bad digest', `{${critical.replace(D, 'sha256:1234')},"optional":{}}`],
     ['a fractional timestamp', `{${critical},"optional":{"timestamp":1.5}}`],

@@ -84,7 +84,11 @@ describe('skopeo with our policy.json and registries.d (real docker-registry)', 
     // Push with our own policy: the source is a local oci: layout, which it accepts.
     for (const tag of ['12', '13']) {
       const r = await skopeo(policy, [
-        'copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout}:12`, `docker://${registry.host}/base/debian-minimal:${tag}`,
+        'copy',
+        '--preserve-digests',
+        '--dest-tls-verify=false',
+        `oci:${layout}:12`,
+        `docker://${registry.host}/base/debian-minimal:${tag}`,
       ]);
       expect(r.exitCode, r.stderr).toBe(0);
     }

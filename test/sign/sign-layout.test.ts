@@ -80,7 +80,13 @@ describe('signLayout', () => {
   });
 
   it('readLayoutSignatures gives the push what it needs: digest, identity and bytes of each signature', async () => {
-    const written = await signLayout({ layout: await Layout.open(dir.path), key: key.signing, identities: [`${REPO}:12`, `${REPO}:bookworm`, 'reg.invalid/x:1'], creator: 'c', now: NOW });
+    const written = await signLayout({
+      layout: await Layout.open(dir.path),
+      key: key.signing,
+      identities: [`${REPO}:12`, `${REPO}:bookworm`, 'reg.invalid/x:1'],
+      creator: 'c',
+      now: NOW,
+    });
     const read = await readLayoutSignatures(await Layout.open(dir.path));
     expect(read.manifestDigest).toBe(image.digest);
     expect(read.signatures).toEqual(written.signatures.map((s) => ({ identity: s.identity, signature: new Uint8Array(s.signature) })));

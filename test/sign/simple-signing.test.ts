@@ -87,9 +87,9 @@ describe.each(['ed25519', 'rsa'] as const)('simple signing with %s', (type) => {
     const sig = await signPayload(p, key.signing);
     const literalAt = Buffer.from(sig).indexOf(Buffer.from(p));
     expect(literalAt).toBeGreaterThan(0);
-    await expect(
-      verifyImageSignature(flip(sig, literalAt + p.byteLength - 5), trusted, { manifestDigest: DIGEST }),
-    ).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(verifyImageSignature(flip(sig, literalAt + p.byteLength - 5), trusted, { manifestDigest: DIGEST })).rejects.toMatchObject({
+      code: 'SIGNATURE_INVALID',
+    });
     await expect(verifyImageSignature(flip(sig, sig.byteLength - 3), trusted, { manifestDigest: DIGEST })).rejects.toMatchObject({
       code: 'SIGNATURE_INVALID',
     });
@@ -105,4 +105,3 @@ describe.each(['ed25519', 'rsa'] as const)('simple signing with %s', (type) => {
     });
   });
 });
-

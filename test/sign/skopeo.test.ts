@@ -94,9 +94,9 @@ describe.each(['ed25519', 'rsa'] as const)('skopeo standalone-verify and verifyI
     const r = await skopeoStandaloneVerify(gpg, { manifest: changedFile, reference: IDENTITY, fingerprint: key.fingerprint, signature: file });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/Signature for docker digest .* does not match/);
-    await expect(
-      verifyImageSignature(sig, trusted, { manifestDigest: sha256Digest(changed), identity: IDENTITY }),
-    ).rejects.toMatchObject({ code: 'SIGNATURE_DIGEST_MISMATCH' });
+    await expect(verifyImageSignature(sig, trusted, { manifestDigest: sha256Digest(changed), identity: IDENTITY })).rejects.toMatchObject({
+      code: 'SIGNATURE_DIGEST_MISMATCH',
+    });
   });
 
   it('both refuse a signature with another identity', async () => {
@@ -130,10 +130,7 @@ describe('a signature made by a signing subkey (what gpg does by default)', () =
     const manifestFile = join(dir.path, 'manifest.json');
     await writeFile(manifestFile, image.manifestBytes);
     const payloadFile = join(dir.path, 'payload.json');
-    await writeFile(
-      payloadFile,
-      buildSignaturePayload({ manifestDigest: image.digest, identity: IDENTITY, creator: 'gpg', timestamp: 1700000000 }),
-    );
+    await writeFile(payloadFile, buildSignaturePayload({ manifestDigest: image.digest, identity: IDENTITY, creator: 'gpg', timestamp: 1700000000 }));
     const sigFile = join(dir.path, 'signature-1');
     await run(['gpg', '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--local-user', fpr, '--output', sigFile, '--sign', payloadFile], {
       env: gpg.env,

@@ -68,7 +68,10 @@ export function defaultArchiveCacheDir(env: CommandContext['env']): string {
 }
 
 async function resolveMirrors(mirror: string | undefined, securityMirror: string | undefined, command: string) {
-  for (const [flag, v] of [['--mirror', mirror], ['--security-mirror', securityMirror]] as const) {
+  for (const [flag, v] of [
+    ['--mirror', mirror],
+    ['--security-mirror', securityMirror],
+  ] as const) {
     if (v !== undefined && !/^https?:\/\/[^/\s]+/.test(v)) throw new UsageError('BAD_OPTION', `${command}: ${flag} must be an http(s) URL`);
   }
   if (mirror !== undefined) return { mirror: mirror.replace(/\/+$/, ''), securityMirror: securityMirror ?? securitySibling(mirror) };
@@ -77,7 +80,10 @@ async function resolveMirrors(mirror: string | undefined, securityMirror: string
 }
 
 function splitList(v: string): string[] {
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** What `archive verify` reports: per InRelease, its signers, date and indexes. */

@@ -182,8 +182,7 @@ Options:
       throw new UsageError('BAD_OPTION', `--bootstrapper: expected debootstrap or mmdebstrap, got "${bootstrapper}"`);
     }
     const sde =
-      parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ??
-      parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
+      parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ?? parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
     const signing = await signingFromFlags(ctx);
     const push = boolOpt(ctx, 'push');
     if (push && !signing) throw new UsageError('MISSING_ARGUMENT', '--push needs --key: imgfactory never pushes an unsigned image');
@@ -254,14 +253,20 @@ Options:
         }
         for (const p of s.platforms) {
           for (const l of p.layers) {
-            ctx.io.out(`  layer    ${l.digest.slice(7, 19)} ${(l.size / 1e6).toFixed(1).padStart(6)} MB${l.inherited ? ' (from parent)' : ''}  ${l.createdBy.slice(0, 70)}`);
+            ctx.io.out(
+              `  layer    ${l.digest.slice(7, 19)} ${(l.size / 1e6).toFixed(1).padStart(6)} MB${l.inherited ? ' (from parent)' : ''}  ${l.createdBy.slice(0, 70)}`,
+            );
           }
         }
       }
       return 0;
     } catch (e) {
       if (signal.aborted) {
-        throw new BuildError('BUILD_INTERRUPTED', `interrupted by ${String((signal.reason as Error)?.message ?? 'a signal')}; mounts and temporary files were cleaned up, nothing was written`, { cause: e });
+        throw new BuildError(
+          'BUILD_INTERRUPTED',
+          `interrupted by ${String((signal.reason as Error)?.message ?? 'a signal')}; mounts and temporary files were cleaned up, nothing was written`,
+          { cause: e },
+        );
       }
       throw e;
     } finally {

@@ -26,7 +26,13 @@ export async function imageSource(arg: string, cwd: string): Promise<ImageSource
   if (arg.startsWith('oci:')) return { kind: 'layout', dir: resolve(cwd, arg.slice('oci:'.length)) };
   if (arg.startsWith('docker://')) return { kind: 'registry', reference: arg.slice('docker://'.length) };
   const dir = resolve(cwd, arg);
-  if (await stat(dir).then(() => true, () => false)) return { kind: 'layout', dir };
+  if (
+    await stat(dir).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { kind: 'layout', dir };
   if (namesRegistryHost(arg)) return { kind: 'registry', reference: arg };
   throw new LayoutError(
     'LAYOUT_NOT_FOUND',

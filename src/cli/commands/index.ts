@@ -15,4 +15,19 @@ import { pullCommand } from './pull.js';
 import { registryServeCommand } from './registry-serve.js';
 import { reportCommand } from './report.js';
 
-export const commands: readonly Command[] = [validateCommand, planCommand, buildCommand, archiveVerifyCommand, auditCommand, signCommand, verifyCommand, policyCommand, keysGenerateCommand, keysExportCommand, pushCommand, pullCommand, registryServeCommand, reportCommand];
+export const commands: readonly Command[] = [
+  validateCommand,
+  planCommand,
+  buildCommand,
+  archiveVerifyCommand,
+  auditCommand,
+  signCommand,
+  verifyCommand,
+  policyCommand,
+  keysGenerateCommand,
+  keysExportCommand,
+  pushCommand,
+  pullCommand,
+  registryServeCommand,
+  reportCommand,
+];

@@ -29,7 +29,15 @@ the same level do not depend on each other and may be built in parallel.
     if (ctx.json) {
       printJson(
         ctx.io,
-        steps.map((s) => ({ recipe: s.recipe, name: s.name, version: s.version, suite: s.suite, architectures: s.architectures, parent: s.parent, level: s.level })),
+        steps.map((s) => ({
+          recipe: s.recipe,
+          name: s.name,
+          version: s.version,
+          suite: s.suite,
+          architectures: s.architectures,
+          parent: s.parent,
+          level: s.level,
+        })),
       );
     } else {
       steps.forEach((s, i) =>

@@ -46,9 +46,7 @@ Options:
     const registry = need('registry');
     const lookasideArg = need('lookaside');
     const out = resolve(ctx.cwd, need('out'));
-    const lookaside = /^[a-z][a-z0-9+.-]*:\/\//i.test(lookasideArg)
-      ? lookasideArg
-      : pathToFileURL(resolve(ctx.cwd, lookasideArg)).href;
+    const lookaside = /^[a-z][a-z0-9+.-]*:\/\//i.test(lookasideArg) ? lookasideArg : pathToFileURL(resolve(ctx.cwd, lookasideArg)).href;
     const parts: Uint8Array[] = [];
     const fingerprints: string[] = [];
     for (const f of keyFiles) {

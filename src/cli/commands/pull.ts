@@ -70,7 +70,8 @@ ${REGISTRY_OPTIONS_HELP}`,
         },
       });
       if (ctx.json) printJson(ctx.io, result);
-      else ctx.io.out(`${result.outDir}: ${result.manifestDigest} (${result.blobs} blob(s), ${formatBytes(result.bytes)}, ${result.attachments} attachment(s))`);
+      else
+        ctx.io.out(`${result.outDir}: ${result.manifestDigest} (${result.blobs} blob(s), ${formatBytes(result.bytes)}, ${result.attachments} attachment(s))`);
       return 0;
     } catch (e) {
       // Whatever the interrupted step reported, the outcome is an interrupt (exit 130).

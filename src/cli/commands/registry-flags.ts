@@ -25,7 +25,9 @@ else ~/.docker/config.json (auths, credHelpers, credsStore), else anonymous.`;
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(Buffer.from(c as Buffer));
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Credentials given on the command line (--username + --password-stdin), if any. */

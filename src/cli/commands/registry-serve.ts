@@ -58,9 +58,11 @@ Fails (exit 5) when the port is already in use, and removes what it created.`,
     }
     let password: string | undefined;
     if (passwordFile !== undefined) {
-      password = (await readFile(resolve(ctx.cwd, passwordFile), 'utf8').catch(() => {
-        throw new UsageError('BAD_OPTION', `registry serve: --password-file ${passwordFile}: cannot read the file`);
-      })).replace(/\r?\n$/, '');
+      password = (
+        await readFile(resolve(ctx.cwd, passwordFile), 'utf8').catch(() => {
+          throw new UsageError('BAD_OPTION', `registry serve: --password-file ${passwordFile}: cannot read the file`);
+        })
+      ).replace(/\r?\n$/, '');
       if (!password) throw new UsageError('BAD_OPTION', `registry serve: --password-file ${passwordFile} is empty`);
     }
     const storage = stringOpt(ctx, 'storage-dir');

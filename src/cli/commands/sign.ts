@@ -57,9 +57,7 @@ Options:
     const lookasideFiles: string[] = [];
     if (lookaside !== undefined) {
       for (const [repository, signatures] of signaturesByRepository(result.signatures)) {
-        lookasideFiles.push(
-          ...(await writeLookaside({ dir: resolve(ctx.cwd, lookaside), repository, manifestDigest: result.manifestDigest, signatures })),
-        );
+        lookasideFiles.push(...(await writeLookaside({ dir: resolve(ctx.cwd, lookaside), repository, manifestDigest: result.manifestDigest, signatures })));
       }
     }
     if (ctx.json) {

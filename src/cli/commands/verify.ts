@@ -95,7 +95,8 @@ ${REGISTRY_OPTIONS_HELP}`,
           : // A pulled layout holds the one image pulled: --tag does not apply.
             await verifyInRegistry(ctx, source.reference, (dir, pulledAs) => verify(dir, stringOpt(ctx, 'identity') ?? pulledAs, undefined));
     } catch (e) {
-      if (ctx.json && isImgfactoryError(e) && e.exitStatus === ExitStatus.verificationFailed) printJson(ctx.io, { verified: false, code: e.code, reason: e.message });
+      if (ctx.json && isImgfactoryError(e) && e.exitStatus === ExitStatus.verificationFailed)
+        printJson(ctx.io, { verified: false, code: e.code, reason: e.message });
       throw e;
     }
     if (ctx.json) {
@@ -105,7 +106,9 @@ ${REGISTRY_OPTIONS_HELP}`,
     ctx.io.out(`verified ${report.manifestDigest}`);
     for (const s of report.signatures) ctx.io.out(`  signature   ${s.identity} by ${s.signerFingerprint}`);
     if (report.provenance) {
-      ctx.io.out(`  provenance  by ${report.provenance.signerFingerprint}, builder ${report.provenance.builderId}, ${report.provenance.dependencies} dependencies`);
+      ctx.io.out(
+        `  provenance  by ${report.provenance.signerFingerprint}, builder ${report.provenance.builderId}, ${report.provenance.dependencies} dependencies`,
+      );
     }
     if (report.sbom) ctx.io.out(`  sbom        ${report.sbom.format}, ${report.sbom.packages} packages, same as the provenance`);
     return 0;
