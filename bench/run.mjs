@@ -3,76 +3,145 @@
 // same machine and mirror, so the ratios mean something even when absolute times drift.
 //
 //   sudo node bench/run.mjs [--only build|layer|push|update] [--out bench/results]
+//                           [--tree <minbase root>] [--layout <debian-minimal layout>]
+//
+// --tree and --layout reuse an existing tree (layer) or built layout (push) instead of
+// bootstrapping or building one first: quick runs when only packing or pushing is measured.
 //
 // Needs root (debootstrap), a built dist/ (`npm run build`) and the host's apt mirror.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const opt = (name) => (args.includes(name) ? resolve(args[args.indexOf(name) + 1]) : undefined);
 const resultsDir = resolve(args.includes('--out') ? args[args.indexOf('--out') + 1] : join(repo, 'bench/results'));
 const work = mkdtempSync('/var/tmp/imgfactory-bench-');
 const { hostArchiveMirrors } = await import(join(repo, 'dist/archive/index.js'));
 const { mirror } = await hostArchiveMirrors();
 
-/** Run a command, return wall seconds and the child's peak RSS (MiB) from GNU time-like accounting. */
+/** Run a command under GNU time; return wall seconds, stdout and the child's peak RSS (MiB). */
 function timed(argv, opts = {}) {
+  const rssFile = join(work, `rss-${Math.random().toString(36).slice(2)}`);
   const start = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...opts });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...opts });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${String(r.stderr).slice(-500)}`);
-  return { seconds, stdout: String(r.stdout) };
+  const maxRssMiB = Math.round(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024);
+  return { seconds, stdout: String(r.stdout), maxRssMiB };
 }
 
 const mb = (n) => Math.round((n / 1e6) * 10) / 10;
-const results = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
+const os = await import('node:os');
+// The load average goes into the results: figures taken on a busy machine say so.
+const results = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverageAtStart: os.loadavg() };
 const lines = [];
 
 if (!only || only === 'build') {
-  // Reference: plain debootstrap minbase into a fresh directory, same mirror.
-  const ref = timed(['debootstrap', '--variant=minbase', 'bookworm', join(work, 'plain'), mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+  const toolEnv = { env: { PATH: process.env.PATH, LC_ALL: 'C' } };
+  // References: plain debootstrap and plain mmdebstrap, minbase, same mirror.
+  const ref = timed(['debootstrap', '--variant=minbase', 'bookworm', join(work, 'plain'), mirror], toolEnv);
   const du = Number(
     execFileSync('du', ['-sb', '--exclude=./var/cache/apt/archives', '.'], { cwd: join(work, 'plain') })
       .toString()
       .split('\t')[0],
   );
+  const mmRef = timed(['mmdebstrap', '--variant=minbase', '--quiet', 'bookworm', join(work, 'plain-mm.tar'), mirror], toolEnv);
   results.debootstrap = { seconds: ref.seconds, unpackedBytes: du };
+  results.mmdebstrap = { seconds: mmRef.seconds };
   lines.push(`| plain \`debootstrap --variant=minbase bookworm\` (reference) | ${ref.seconds.toFixed(1)} s | – | ${mb(du)} MB |`);
+  lines.push(`| plain \`mmdebstrap --variant=minbase bookworm\` to a tarball (reference) | ${mmRef.seconds.toFixed(1)} s | – | – |`);
   const out = join(work, 'out');
   results.builds = {};
-  for (const recipe of ['debian-minimal', 'python3', 'static']) {
+  /** One imgfactory build; `cache` is the package cache directory (a fresh one = cold). */
+  const build = (key, recipeFile, cache, extra = [], outKey = key) => {
     const r = timed(
-      ['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes', `${recipe}.ts`), '--out', out, '--work-dir', join(work, 'w'), '--json'],
+      [
+        'node',
+        join(repo, 'bin/imgfactory.js'),
+        'build',
+        recipeFile,
+        '--out',
+        join(out, outKey),
+        '--work-dir',
+        join(work, 'w'),
+        '--deb-cache-dir',
+        cache,
+        '--json',
+        ...extra,
+      ],
       { env: process.env },
     );
     const s = JSON.parse(r.stdout);
     const layers = s.platforms[0].layers;
     const own = layers.filter((l) => !l.inherited);
-    const compressed = layers.reduce((a, l) => a + l.size, 0);
-    const unpacked = layers.reduce((a, l) => a + l.uncompressedSize, 0);
-    results.builds[recipe] = {
+    const result = {
       seconds: r.seconds,
+      maxRssMiB: r.maxRssMiB,
       digest: s.digest,
-      compressed,
-      unpacked,
+      compressed: layers.reduce((a, l) => a + l.size, 0),
+      unpacked: layers.reduce((a, l) => a + l.uncompressedSize, 0),
       ownLayers: own.length,
       ownCompressed: own.reduce((a, l) => a + l.size, 0),
       stages: s.stages,
     };
-    const ratio = recipe === 'debian-minimal' ? ` (${(r.seconds / ref.seconds).toFixed(2)}× debootstrap)` : '';
+    results.builds[key] = result;
+    return result;
+  };
+  const row = (what, r, ratio) =>
     lines.push(
-      `| \`imgfactory build recipes/${recipe}.ts\` | ${r.seconds.toFixed(1)} s${ratio} | ${mb(compressed)} MB${own.length < layers.length ? ` (own layers ${mb(results.builds[recipe].ownCompressed)} MB)` : ''} | ${mb(unpacked)} MB |`,
+      `| ${what} | ${r.seconds.toFixed(1)} s${ratio ? ` (${ratio})` : ''} | ${mb(r.compressed)} MB${r.ownCompressed !== r.compressed ? ` (own layers ${mb(r.ownCompressed)} MB)` : ''} | ${mb(r.unpacked)} MB; peak RSS ${r.maxRssMiB} MiB |`,
     );
+  const minimal = join(repo, 'recipes/debian-minimal.ts');
+  const cold = build('minimal-cold', minimal, join(work, 'cache-a'));
+  row(
+    '`imgfactory build recipes/debian-minimal.ts`, cold package cache',
+    cold,
+    `${(cold.seconds / ref.seconds).toFixed(2)}× debootstrap, ${(cold.seconds / mmRef.seconds).toFixed(2)}× mmdebstrap`,
+  );
+  const warm = build('minimal-warm', minimal, join(work, 'cache-a'));
+  row(
+    'the same build again, archive unchanged, warm cache',
+    warm,
+    `${(warm.seconds / cold.seconds).toFixed(2)}× cold; digest ${warm.digest === cold.digest ? 'identical' : 'DIFFERENT'}`,
+  );
+  // One package changed: a recipe that adds one small package on top of the same base.
+  // Beside the real recipes, so its relative imports resolve; removed again below.
+  const onePkg = join(repo, 'recipes', '.bench-one-package.ts');
+  writeFileSync(
+    onePkg,
+    readFileSync(minimal, 'utf8')
+      .replace("name: 'debian-minimal'", "name: 'debian-minimal-plus'")
+      .replace('layers: [userLayer()]', "layers: [{ name: 'netbase', packages: ['netbase'] }, userLayer()]"),
+  );
+  let changed;
+  try {
+    changed = build('minimal-plus', onePkg, join(work, 'cache-a'));
+  } finally {
+    rmSync(onePkg, { force: true });
+  }
+  row('debian-minimal plus one small package (netbase), warm cache', changed, `${(changed.seconds / cold.seconds).toFixed(2)}× cold`);
+  const mm = build('minimal-mmdebstrap', minimal, join(work, 'cache-b'), ['--bootstrapper', 'mmdebstrap']);
+  row(
+    '`imgfactory build --bootstrapper mmdebstrap`, cold package cache',
+    mm,
+    `${(mm.seconds / ref.seconds).toFixed(2)}× debootstrap, ${(mm.seconds / mmRef.seconds).toFixed(2)}× mmdebstrap`,
+  );
+  for (const recipe of ['python3', 'static']) {
+    // Into the warm build's output, so python3 reuses (and verifies) that debian-minimal as its parent.
+    const r = build(recipe, join(repo, 'recipes', `${recipe}.ts`), join(work, 'cache-a'), [], 'minimal-warm');
+    row(`\`imgfactory build recipes/${recipe}.ts\`, warm cache${recipe === 'python3' ? ' (parent already built)' : ''}`, r);
   }
 }
 
 if (!only || only === 'layer') {
   // packLayer against `tar --sort=name | gzip -6` over the same tree (a minbase root).
-  const tree = join(work, 'plain');
-  if (only === 'layer') timed(['debootstrap', '--variant=minbase', 'bookworm', tree, mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+  const tree = opt('--tree') ?? join(work, 'plain');
+  if (only === 'layer' && !opt('--tree'))
+    timed(['debootstrap', '--variant=minbase', 'bookworm', tree, mirror], { env: { PATH: process.env.PATH, LC_ALL: 'C' } });
   const script = `
     const l = await import(${JSON.stringify(join(repo, 'dist/layer/index.js'))});
     const snap = await l.snapshotTree(${JSON.stringify(tree)}, { exclude: ['dev', 'proc', 'sys', 'run', 'tmp', 'var/cache/apt/archives'] });
@@ -80,15 +149,23 @@ if (!only || only === 'layer') {
     const info = await l.packLayer({ root: ${JSON.stringify(tree)}, snapshot: snap, sourceDateEpoch: 1700000000, outFile: ${JSON.stringify(join(work, 'layer.tar.gz'))} });
     console.log(JSON.stringify({ packSeconds: (performance.now() - t0) / 1000, size: info.size, uncompressed: info.uncompressedSize, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
   const mine = JSON.parse(timed(['node', '--input-type=module', '-e', script]).stdout);
+  const firstSha = execFileSync('sha256sum', [join(work, 'layer.tar.gz')])
+    .toString()
+    .split(' ')[0];
+  const again = JSON.parse(timed(['node', '--input-type=module', '-e', script]).stdout);
+  const identical =
+    execFileSync('sha256sum', [join(work, 'layer.tar.gz')])
+      .toString()
+      .split(' ')[0] === firstSha;
   const tarRef = timed([
     'sh',
     '-c',
     `tar --sort=name --numeric-owner --mtime=@1700000000 --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* --exclude=./run/* --exclude=./tmp/* --exclude=./var/cache/apt/archives -C ${tree} -cf - . | gzip -n -6 > ${join(work, 'ref.tar.gz')}`,
   ]);
   const refSize = Number(execFileSync('stat', ['-c', '%s', join(work, 'ref.tar.gz')]).toString());
-  results.layer = { packLayer: mine, tarGzip: { seconds: tarRef.seconds, size: refSize } };
+  results.layer = { packLayer: mine, packLayerAgain: again, identical, tarGzip: { seconds: tarRef.seconds, size: refSize } };
   lines.push(
-    `| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(mine.packSeconds / tarRef.seconds).toFixed(2)}× tar\\|gzip) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`,
+    `| \`packLayer\` (snapshot excluded) over a minbase tree | ${mine.packSeconds.toFixed(1)} s (${(tarRef.seconds / mine.packSeconds).toFixed(2)}× as fast as tar\\|gzip; second run ${identical ? 'byte-identical' : 'DIFFERENT'}) | ${mb(mine.size)} MB | peak RSS ${Math.round(mine.maxRssMiB)} MiB for ${mb(mine.uncompressed)} MB of tar |`,
   );
   lines.push(`| \`tar --sort=name \\| gzip -n -6\` (reference) | ${tarRef.seconds.toFixed(1)} s | ${mb(refSize)} MB | – |`);
 }
@@ -96,12 +173,24 @@ if (!only || only === 'layer') {
 if (!only || only === 'push') {
   // publishImage against `skopeo copy oci: docker://` into the same local docker-registry,
   // each into a fresh repository, plain HTTP on loopback; the image is a debian-minimal build.
-  const out = join(work, 'out');
-  if (!results.builds)
-    timed(['node', join(repo, 'bin/imgfactory.js'), 'build', join(repo, 'recipes/debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w')], {
-      env: process.env,
-    });
-  const layoutDir = join(out, 'debian-minimal');
+  const out = join(work, 'out', 'minimal-cold');
+  if (!results.builds && !opt('--layout'))
+    timed(
+      [
+        'node',
+        join(repo, 'bin/imgfactory.js'),
+        'build',
+        join(repo, 'recipes/debian-minimal.ts'),
+        '--out',
+        out,
+        '--work-dir',
+        join(work, 'w'),
+        '--deb-cache-dir',
+        join(work, 'cache-a'),
+      ],
+      { env: process.env },
+    );
+  const layoutDir = opt('--layout') ?? join(out, 'debian-minimal');
   const { startLocalRegistry, publishImage } = await import(join(repo, 'dist/registry/index.js'));
   // A fresh registry for every push, so neither side can skip or mount blobs it saw before.
   const fresh = async (fn) => {
@@ -115,14 +204,19 @@ if (!only || only === 'push') {
   const runs = [];
   for (let i = 0; i < 3; i++) {
     const mine = await fresh(async (host) => {
+      const push = () => publishImage({ layoutDir, ref: '12.0.0', targets: [`${host}/bench/debian-minimal:12`], env: {}, insecure: true });
       const t0 = performance.now();
-      const r = await publishImage({ layoutDir, ref: '12.0.0', targets: [`${host}/bench/debian-minimal:12`], env: {}, insecure: true });
-      return { seconds: (performance.now() - t0) / 1000, bytes: r.bytesUploaded, blobs: r.blobsUploaded };
+      const r = await push();
+      const seconds = (performance.now() - t0) / 1000;
+      // Unchanged re-push into the same repository: HEADs only, no blob goes up again.
+      const t1 = performance.now();
+      const again = await push();
+      return { seconds, bytes: r.bytesUploaded, blobs: r.blobsUploaded, repushSeconds: (performance.now() - t1) / 1000, repushBlobs: again.blobsUploaded };
     });
     const sk = await fresh(async (host) =>
       timed(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:12.0.0`, `docker://${host}/bench/debian-minimal:12`]),
     );
-    runs.push({ ours: mine.seconds, skopeo: sk.seconds, bytes: mine.bytes, blobs: mine.blobs });
+    runs.push({ ours: mine.seconds, skopeo: sk.seconds, bytes: mine.bytes, blobs: mine.blobs, repush: mine.repushSeconds, repushBlobs: mine.repushBlobs });
   }
   const med = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[1];
   results.push = { runs };
@@ -130,6 +224,7 @@ if (!only || only === 'push') {
     `| \`imgfactory push\` debian-minimal to an empty local registry (median of 3) | ${med('ours').toFixed(2)} s (${(med('ours') / med('skopeo')).toFixed(2)}× skopeo) | ${mb(runs[0].bytes)} MB in ${runs[0].blobs} blobs | plain HTTP on loopback |`,
   );
   lines.push(`| \`skopeo copy oci: docker://\` to an empty local registry (reference, median of 3) | ${med('skopeo').toFixed(2)} s | – | – |`);
+  lines.push(`| unchanged re-push with \`imgfactory push\` (median of 3) | ${med('repush').toFixed(2)} s | ${runs[0].repushBlobs} blobs uploaded | – |`);
 }
 
 if (!only || only === 'update') {
@@ -158,14 +253,11 @@ if (!only || only === 'update') {
   const out = join(work, 'out-update');
   // Cold: a fresh archive cache, so the build downloads every index and .deb it needs.
   const coldEnv = { ...process.env, XDG_CACHE_HOME: join(work, 'cold-cache') };
-  const cold =
-    results.builds?.['debian-minimal']?.seconds ??
-    cli(['build', join(recipes, 'debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w')], coldEnv).seconds;
-  if (!results.builds) cli(['build', join(recipes, 'python3.ts'), '--out', out, '--work-dir', join(work, 'w')]);
-  else execFileSync('cp', ['-r', join(work, 'out'), out]);
+  // Its own builds (the build section's outputs live in per-run folders): a cold one as the reference.
+  const cold = cli(['build', join(recipes, 'debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w')], coldEnv).seconds;
+  cli(['build', join(recipes, 'python3.ts'), '--out', out, '--work-dir', join(work, 'w')]);
   cli(['lock', join(recipes, 'debian-minimal.ts'), join(recipes, 'python3.ts'), '--out', out]);
-  if (results.builds?.static) cli(['lock', join(recipes, 'static.ts'), '--out', out]);
-  else cli(['lock', join(recipes, 'static.ts'), '--from-archive']);
+  cli(['lock', join(recipes, 'static.ts'), '--from-archive']);
   cli(['lock', join(recipes, 'debian-trixie-minimal.ts'), '--from-archive']);
   // The proxy answers from this process, so commands that go through it run asynchronously.
   const { spawn } = await import('node:child_process');
@@ -221,8 +313,12 @@ if (!only || only === 'update') {
   );
 }
 
+results.loadAverageAtEnd = os.loadavg();
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify(results, null, 2));
 console.log('| what | time | compressed | unpacked / notes |\n|---|---|---|---|');
 console.log(lines.join('\n'));
+console.log(
+  `\nload average (1, 5, 15 min): ${results.loadAverageAtStart.map((x) => x.toFixed(1)).join(', ')} at start, ${results.loadAverageAtEnd.map((x) => x.toFixed(1)).join(', ')} at end, ${results.cpus} CPUs`,
+);
 rmSync(work, { recursive: true, force: true });

@@ -87,7 +87,7 @@ const PURE = [
   'export/nspawn-settings.ts',
   'export/lxc-metadata.ts',
   'export/export-provenance.ts',
-  'versions/version-tag.ts',
+  'oci/version-tag.ts',
   'versions/changes.ts',
   'versions/publish-summary.ts',
 ];

@@ -13,10 +13,37 @@ export interface BootstrapInput {
   readonly components: readonly string[];
   /** Binary keyring made from keys/: the only keys the bootstrap trusts. */
   readonly keyring: string;
+  /**
+   * Absolute path of a directory of verified .debs named `name_version_arch.deb` (the package
+   * cache's staging directory, src/archive/deb-cache.ts). The bootstrapper uses the ones it
+   * needs after checking them against its own signed indexes, and downloads the rest.
+   */
+  readonly debCacheDir?: string;
+  /**
+   * Also the suite's -updates and -security: mmdebstrap takes several sources and installs the
+   * newest versions in its one pass (debootstrap takes one; the build upgrades afterwards).
+   */
+  readonly updates?: { readonly securityMirror: string };
+}
+
+/** The directory of mmdebstrap's merged-/usr hooks (Debian package mmdebstrap). */
+export const MMDEBSTRAP_MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
+
+/** Whether the bootstrap pass itself installs from -updates and -security. */
+export function bootstrapIncludesUpdates(b: Pick<BootstrapInput, 'bootstrapper' | 'updates'>): boolean {
+  return b.bootstrapper === 'mmdebstrap' && b.updates !== undefined;
 }
 
 export function bootstrapArgv(b: BootstrapInput): string[] {
   if (b.bootstrapper === 'mmdebstrap') {
+    const components = b.components.join(' ');
+    const sources = bootstrapIncludesUpdates(b)
+      ? [
+          `deb ${b.mirror} ${b.suite} ${components}`,
+          `deb ${b.mirror} ${b.suite}-updates ${components}`,
+          `deb ${b.updates!.securityMirror} ${b.suite}-security ${components}`,
+        ]
+      : [b.mirror];
     return [
       'mmdebstrap',
       `--variant=${b.variant === 'default' ? 'important' : b.variant === 'minbase' ? 'minbase' : 'buildd'}`,
@@ -27,9 +54,17 @@ export function bootstrapArgv(b: BootstrapInput): string[] {
       '--skip=download/empty',
       '--mode=root',
       '--format=directory',
+      // Merged /usr as debootstrap makes it (directory symlinks and the usr-is-merged package),
+      // not through the usrmerge package, which drags perl in: the same package set either way.
+      `--hook-dir=${MMDEBSTRAP_MERGED_USR_HOOKS}`,
+      // apt inside mmdebstrap takes files already in its archive cache when their hashes match its lists.
+      // (mmdebstrap splits a special hook's arguments on whitespace: such a path goes without the cache.)
+      ...(b.debCacheDir === undefined || /\s/.test(b.debCacheDir)
+        ? []
+        : ['--setup-hook=mkdir -p "$1/var/cache/apt/archives/"', `--setup-hook=sync-in ${b.debCacheDir} /var/cache/apt/archives/`]),
       b.suite,
       b.target,
-      b.mirror,
+      ...sources,
     ];
   }
   return [
@@ -39,6 +74,8 @@ export function bootstrapArgv(b: BootstrapInput): string[] {
     `--components=${b.components.join(',')}`,
     `--keyring=${b.keyring}`,
     '--force-check-gpg',
+    // debootstrap verifies a cached file's checksum before it copies it into the target.
+    ...(b.debCacheDir === undefined ? [] : [`--cache-dir=${b.debCacheDir}`]),
     b.suite,
     b.target,
     b.mirror,

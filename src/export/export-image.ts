@@ -14,7 +14,8 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExportError, VerifyError } from '../errors.js';
 import { run } from '../exec.js';
-import { deterministicGzip } from '../layer/gzip.js';
+import { DEFAULT_GZIP_LEVEL } from '../layer/gzip.js';
+import { parallelGzip } from '../layer/parallel-gzip.js';
 import { hashFile } from '../oci/hash-file.js';
 import { signDsse } from '../provenance/dsse.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../provenance/statement.js';
@@ -98,7 +99,8 @@ function hashingTap(hash: ReturnType<typeof createHash>, count: { bytes: number 
 async function writeStream(source: AsyncIterable<Buffer>, file: string, gzip: boolean, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   const count = { bytes: 0 };
-  const stages: NodeJS.ReadWriteStream[] = gzip ? deterministicGzip() : [];
+  // The layers' own deterministic gzip: the same tar gives the same .tar.gz bytes.
+  const stages: NodeJS.ReadWriteStream[] = gzip ? [parallelGzip(DEFAULT_GZIP_LEVEL)] : [];
   await pipeline([Readable.from(source), ...stages, hashingTap(hash, count), createWriteStream(file, { mode: 0o644 })], {
     ...(signal ? { signal } : {}),
   });

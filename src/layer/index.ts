@@ -9,3 +9,4 @@ export { encodeTarHeader, type TarHeader, type TarEntryType } from './tar-header
 export { parseGetfattrDump, type XattrDump } from './getfattr-dump.js';
 export { compareCanonicalPaths } from './path-order.js';
 export { DEFAULT_GZIP_LEVEL, GZIP_OS_UNKNOWN } from './gzip.js';
+export { parallelGzip, PARALLEL_GZIP_BLOCK_SIZE } from './parallel-gzip.js';

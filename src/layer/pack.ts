@@ -1,5 +1,5 @@
 /**
- * Stream a planned tar to disk: entries → sha256 of the tar (diffId) → gzip → sha256 of the blob
+ * Stream a planned tar to disk: entries → sha256 of the tar (diffId) → parallel gzip → sha256 of the blob
  * (digest) → temp file → rename. Memory stays bounded by a few read buffers: file contents are
  * read in chunks, never whole.
  */
@@ -13,7 +13,8 @@ import { BuildError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/mediatypes.js';
 import type { LayerInfo } from '../oci/types.js';
-import { DEFAULT_GZIP_LEVEL, deterministicGzip } from './gzip.js';
+import { DEFAULT_GZIP_LEVEL } from './gzip.js';
+import { parallelGzip } from './parallel-gzip.js';
 import { encodeTarHeader, endOfArchive, paddingFor } from './tar-header.js';
 import { planLayerEntries, planRootfsEntries, type PlannedEntry } from './tar-plan.js';
 import type { LayerChanges, Snapshot, SnapshotEntry } from './types.js';
@@ -92,7 +93,8 @@ async function writeTar(root: string, plan: readonly PlannedEntry[], outFile: st
     if (gzipLevel === undefined || fileHash === undefined) {
       await pipeline(source, tarHash.stream, sink);
     } else {
-      await pipeline(source, tarHash.stream, ...deterministicGzip(gzipLevel), fileHash.stream, sink);
+      // Blocks compress on the thread pool while this thread reads files and hashes.
+      await pipeline(source, tarHash.stream, parallelGzip(gzipLevel), fileHash.stream, sink);
     }
     await rename(tmp, outFile);
   } catch (err) {

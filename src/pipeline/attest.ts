@@ -12,7 +12,7 @@ import type { SigningKey } from '../pgp/keys.js';
 import { signLayout } from '../sign/sign-layout.js';
 import type { Recipe } from '../recipe/types.js';
 import type { Digest } from '../oci/digest.js';
-import { versionTag } from '../versions/version-tag.js';
+import { versionTag } from '../oci/version-tag.js';
 
 export interface SigningOptions {
   readonly key: SigningKey;

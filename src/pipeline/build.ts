@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { auditRootfs, fetchVerifiedArchive, loadPinnedKeySet, writeBootstrapKeyring, type VerifiedArchive } from '../archive/index.js';
+import { DebCache, type DebCacheOptions } from '../archive/deb-cache.js';
 import type { PinnedKey } from '../archive/pinned-keys.js';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { bootstrapEnv, type Bootstrapper } from '../bootstrap/debootstrap.js';
@@ -36,6 +37,8 @@ export interface BuildOptions {
   readonly workDir: string;
   readonly keysDir: string;
   readonly archiveCacheDir: string;
+  /** The verified package cache (src/archive/deb-cache.ts); absent ⇒ every .deb is downloaded. */
+  readonly debCache?: DebCacheOptions;
   readonly hostArch: string;
   /** Mirrors from flags; they win over the recipe's, which win over the host's apt configuration. */
   readonly mirror?: string;
@@ -198,6 +201,17 @@ async function buildOne(
     await writeBootstrapKeyring(keys, keyring);
     const blobDir = join(work, 'blobs');
     await mkdir(blobDir);
+    const debCache = options.debCache && options.debCache.maxBytes > 0 ? new DebCache(options.debCache) : undefined;
+    const debCacheDir = join(work, 'debs');
+    if (debCache) {
+      const staged = await clock.time('deb-cache', `re-hashing cached .debs the verified indexes list`, () =>
+        debCache.stage(debCacheDir, archive, options.signal),
+      );
+      clock.event({
+        stage: 'deb-cache',
+        message: `${staged.staged} verified .debs (${(staged.stagedBytes / 1e6).toFixed(1)} MB) from the cache${staged.corrupt.length > 0 ? `; ${staged.corrupt.length} corrupt, deleted and downloaded again` : ''}`,
+      });
+    }
 
     const images: PlatformImage[] = [];
     const platformLayers: BuildLayerSummary[][] = [];
@@ -216,6 +230,7 @@ async function buildOne(
         securityMirror,
         keyring,
         bootstrapper: options.bootstrapper ?? 'debootstrap',
+        ...(debCache ? { debCacheDir } : {}),
         sourceDateEpoch,
         parent: parent ? { layoutDir: parent.dir, ref: parent.report.ref } : undefined,
         toolEnv: bootstrapEnv(options.env ?? {}),
@@ -225,6 +240,8 @@ async function buildOne(
       packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () =>
         auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
       );
+      // After the audit: only .debs proven against the verified indexes enter the cache.
+      if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
       if (options.rootfsTar) {
         await clock.time('rootfs-tar', options.rootfsTar, () =>
           packRootfsTar({ root, snapshot: built.finalSnapshot, sourceDateEpoch, outFile: options.rootfsTar! }),

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot } from '../bootstrap/apply-rules.js';
 import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildAptOptions, IMAGE_KEYRING, POLICY_RC_D } from '../bootstrap/apt-config.js';
 import { withChroot, type Chroot } from '../bootstrap/chroot.js';
-import { runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
+import { bootstrapIncludesUpdates, runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { diskFullOr } from '../bootstrap/fs-error.js';
 import { ensureDirInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
+import { linkStagedDebs } from '../archive/deb-cache.js';
 import { run } from '../exec.js';
 import { diffSnapshots, packLayer, snapshotTree, type Snapshot } from '../layer/index.js';
 import type { LayerInfo } from '../oci/types.js';
@@ -33,6 +34,8 @@ export interface RootfsInput {
   /** Binary keyring from keys/ (host path). */
   readonly keyring: string;
   readonly bootstrapper: Bootstrapper;
+  /** Verified .debs from the package cache (absolute path; see src/archive/deb-cache.ts). */
+  readonly debCacheDir?: string;
   readonly sourceDateEpoch: number;
   /** The parent's image layout and tag: unpacked as the starting tree instead of bootstrapping. */
   readonly parent?: { readonly layoutDir: string; readonly ref: string };
@@ -150,6 +153,8 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
           variant: recipe.variant,
           components: recipe.components,
           keyring: input.keyring,
+          ...(input.debCacheDir === undefined ? {} : { debCacheDir: input.debCacheDir }),
+          ...(recipe.updates ? { updates: { securityMirror: input.securityMirror } } : {}),
         },
         input.toolEnv,
         toolLine('bootstrap'),
@@ -161,6 +166,9 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   const snapshotBase = current;
 
   await writeBuildAptConfig(input);
+  // apt's own hash check against its signed lists applies to these as to any cached file.
+  // The directory is resolved inside the root (a link there cannot send the .debs elsewhere).
+  if (input.debCacheDir !== undefined) await linkStagedDebs(input.debCacheDir, await ensureDirInRoot(root, BUILD_DEB_DIR));
   if (recipe.slim) await applySlim(root, recipe.slim);
   let aptUpdated = false;
   const aptUpdate = async (c: Chroot) => {
@@ -171,7 +179,8 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   };
 
   if (!input.parent) {
-    if (recipe.updates) {
+    // mmdebstrap already installed from -updates and -security in its one pass.
+    if (recipe.updates && !bootstrapIncludesUpdates({ bootstrapper: input.bootstrapper, updates: { securityMirror: input.securityMirror } })) {
       await clock.time('upgrade', `${recipe.suite}-updates, ${recipe.suite}-security`, () =>
         inChroot(root, signal, async (c) => {
           await aptUpdate(c);

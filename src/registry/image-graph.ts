@@ -72,14 +72,14 @@ export async function readGraphManifest(layout: Layout, desc: Descriptor, option
     ...(d.subject ? { subject: d.subject.digest } : {}),
   };
   if (doc.kind === 'index') return { ...common, blobs: [], children: doc.index.manifests };
-  const blobs: GraphBlob[] = [];
-  for (const b of [doc.manifest.config, ...doc.manifest.layers]) {
-    blobs.push(
+  // Hashed side by side: one blob's reads overlap another's hashing (order kept by Promise.all).
+  const blobs: GraphBlob[] = await Promise.all(
+    [doc.manifest.config, ...doc.manifest.layers].map((b) =>
       options.blobsOnDisk === false
-        ? { digest: b.digest, size: b.size, mediaType: b.mediaType, source: { file: layout.blobPath(b.digest) } }
-        : await graphBlob(layout, b),
-    );
-  }
+        ? Promise.resolve({ digest: b.digest, size: b.size, mediaType: b.mediaType, source: { file: layout.blobPath(b.digest) } })
+        : graphBlob(layout, b),
+    ),
+  );
   return { ...common, blobs, children: [] };
 }
 

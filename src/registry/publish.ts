@@ -11,7 +11,7 @@ import { pushImage, type PushProgress, type PushResult } from './push.js';
 import { DEFAULT_TAG, parseReference, type ImageReference } from '../oci/reference.js';
 import type { RetryPolicy } from './retry.js';
 import { Layout } from '../oci/layout.js';
-import { checkVersionTags, type VersionTagCheck } from '../versions/version-guard.js';
+import { checkVersionTags, type VersionTagCheck } from './version-guard.js';
 
 export interface PublishImageOptions {
   readonly layoutDir: string;

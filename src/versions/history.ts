@@ -11,7 +11,7 @@ import type { VerificationKey } from '../pgp/keys.js';
 import type { RegistryClient } from '../registry/client.js';
 import { versionChanges, type VersionChanges } from './changes.js';
 import { readVerifiedVersion, type VerifiedVersion } from './registry-version.js';
-import { tagKind } from './version-tag.js';
+import { tagKind } from '../oci/version-tag.js';
 
 export interface HistoryEntry {
   readonly tag: string;

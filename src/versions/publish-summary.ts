@@ -4,7 +4,7 @@
  */
 import type { Digest } from '../oci/digest.js';
 import { tryParseReference } from '../oci/reference.js';
-import { isVersionTag } from './version-tag.js';
+import { isVersionTag } from '../oci/version-tag.js';
 
 export interface PublishedVersion {
   /** The write-once tag of this publish. */

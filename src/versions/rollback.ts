@@ -20,7 +20,7 @@ import { buildSignaturePayload } from '../sign/payload.js';
 import { SIGNATURE_IDENTITY } from '../sign/sign-layout.js';
 import { signPayload } from '../sign/simple-signing.js';
 import { readVerifiedVersion, type VerifiedVersion } from './registry-version.js';
-import { tagKind } from './version-tag.js';
+import { tagKind } from '../oci/version-tag.js';
 
 export interface RollbackOptions {
   readonly client: RegistryClient;

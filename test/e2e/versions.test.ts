@@ -16,7 +16,7 @@ import { createRegistryClient, type RegistryClient } from '../../src/registry/cl
 import { basicCredentials } from '../../src/registry/credentials.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { startLookasideServer } from '../../src/registry/lookaside-server.js';
-import { isVersionTag } from '../../src/versions/version-tag.js';
+import { isVersionTag } from '../../src/oci/version-tag.js';
 import { runCli } from '../helpers/cli.js';
 import { RECIPES_DIR } from '../helpers/paths.js';
 import { isolatedPodman, type Podman } from '../helpers/podman.js';

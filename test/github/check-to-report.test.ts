@@ -18,8 +18,26 @@ const checked: RecipeCheck = {
   inReleaseOnly: false,
   changedSuites: ['bookworm-security'],
   changes: [
-    { kind: 'package', architecture: 'amd64', package: 'libc6', oldVersion: '2.36-9+deb12u7', newVersion: '2.36-9+deb12u9', suite: 'bookworm-security', security: true, direction: 'upgrade' },
-    { kind: 'package', architecture: 'all', package: 'tzdata', oldVersion: '2024a-0+deb12u1', newVersion: '2025b-0+deb12u1', suite: 'bookworm-updates', security: false, direction: 'upgrade' },
+    {
+      kind: 'package',
+      architecture: 'amd64',
+      package: 'libc6',
+      oldVersion: '2.36-9+deb12u7',
+      newVersion: '2.36-9+deb12u9',
+      suite: 'bookworm-security',
+      security: true,
+      direction: 'upgrade',
+    },
+    {
+      kind: 'package',
+      architecture: 'all',
+      package: 'tzdata',
+      oldVersion: '2024a-0+deb12u1',
+      newVersion: '2025b-0+deb12u1',
+      suite: 'bookworm-updates',
+      security: false,
+      direction: 'upgrade',
+    },
     { kind: 'vanished', architecture: 'amd64', package: 'libfoo1', oldVersion: '1.0-1' },
     { kind: 'recipe', oldDigest: 'sha256:aa', newDigest: 'sha256:bb' },
   ],
@@ -46,7 +64,9 @@ describe('check --json → report --from', () => {
   });
 
   it('an up-to-date check reads as up to date', () => {
-    const printed: unknown = JSON.parse(JSON.stringify({ upToDate: true, images: [{ ...checked, status: 'up-to-date', upToDate: true, changes: [], updates: 0, security: 0 }] }));
+    const printed: unknown = JSON.parse(
+      JSON.stringify({ upToDate: true, images: [{ ...checked, status: 'up-to-date', upToDate: true, changes: [], updates: 0, security: 0 }] }),
+    );
     expect(mergeCheckReports([parseCheckReportFile(printed, 'check.json')]).images[0]).toMatchObject({ status: 'up-to-date', changes: [] });
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { VerifyError } from '../../src/errors.js';
 import { sha256Digest } from '../../src/oci/digest.js';
 import { packageChanges, provenanceDetails, versionChanges, versionPackages, type VersionPackage } from '../../src/versions/changes.js';
-import { isReferrersTag, isVersionTag, tagKind, versionDay, versionTag, versionTagMatchesDigest } from '../../src/versions/version-tag.js';
+import { isReferrersTag, isVersionTag, tagKind, versionDay, versionTag, versionTagMatchesDigest } from '../../src/oci/version-tag.js';
 
 const digest = sha256Digest('image');
 

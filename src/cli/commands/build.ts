@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_DEBIAN_KEYS_DIR, hostArchiveMirrors } from '../../archive/index.js';
+import { DEFAULT_DEB_CACHE_MAX_BYTES, type DebCacheOptions } from '../../archive/deb-cache.js';
 import { BuildError, UsageError } from '../../errors.js';
 import { hostDebianArch } from '../../oci/platform.js';
 import { buildRecipe, type BuildResult } from '../../pipeline/build.js';
@@ -19,6 +20,20 @@ import { publishedVersion } from '../../versions/publish-summary.js';
 
 export function archiveCacheDir(env: CommandContext['env']): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'imgfactory', 'archive');
+}
+
+export function debCacheDir(env: CommandContext['env']): string {
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'imgfactory', 'debs');
+}
+
+function debCacheFromFlags(ctx: CommandContext): DebCacheOptions {
+  const size = stringOpt(ctx, 'deb-cache-size');
+  if (size !== undefined && !/^\d+$/.test(size)) throw new UsageError('BAD_OPTION', `--deb-cache-size: expected MiB (0 turns the cache off), got "${size}"`);
+  const dir = stringOpt(ctx, 'deb-cache-dir');
+  return {
+    dir: dir === undefined ? debCacheDir(ctx.env) : resolve(ctx.cwd, dir),
+    maxBytes: size === undefined ? DEFAULT_DEB_CACHE_MAX_BYTES : Number(size) * 1024 * 1024,
+  };
 }
 
 export function parseSourceDateEpoch(value: string | undefined, from: string): number | undefined {
@@ -120,6 +135,10 @@ Options:
   --rootfs <file.tar>         also write the flattened root filesystem as a tarball (unsigned;
                               \`imgfactory export --format rootfs\` writes a signed one)
   --keys-dir <dir>            pinned archive keys (default: the package's keys/debian)
+  --deb-cache-dir <dir>       verified package cache: .debs by the SHA-256 of the signed index,
+                              re-hashed before each use (default: $XDG_CACHE_HOME/imgfactory/debs)
+  --deb-cache-size <MiB>      bound of the package cache, least recently used out first
+                              (default: 2048; 0 turns the cache off)
   --rebuild-parents           rebuild from: parents even when already built
   --keep-work                 keep the work directory (for debugging)
   --key <secret.asc>          sign the image and attach an SBOM and SLSA provenance (passphrase
@@ -151,6 +170,8 @@ whose lock should not move).`,
     'source-date-epoch': { type: 'string' },
     rootfs: { type: 'string' },
     'keys-dir': { type: 'string' },
+    'deb-cache-dir': { type: 'string' },
+    'deb-cache-size': { type: 'string' },
     'rebuild-parents': { type: 'boolean' },
     'keep-work': { type: 'boolean' },
     key: { type: 'string' },
@@ -190,6 +211,7 @@ whose lock should not move).`,
         workDir: resolve(ctx.cwd, stringOpt(ctx, 'work-dir') ?? '/var/tmp/imgfactory'),
         keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
         archiveCacheDir: archiveCacheDir(ctx.env),
+        debCache: debCacheFromFlags(ctx),
         hostArch: hostDebianArch(process.arch),
         mirror: stringOpt(ctx, 'mirror'),
         securityMirror: stringOpt(ctx, 'security-mirror'),

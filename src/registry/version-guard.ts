@@ -7,8 +7,8 @@
 import { VersionError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { referenceString, withTag, type ImageReference } from '../oci/reference.js';
-import type { RegistryClient } from '../registry/client.js';
-import { isVersionTag } from './version-tag.js';
+import type { RegistryClient } from './client.js';
+import { isVersionTag } from '../oci/version-tag.js';
 
 export interface VersionTagCheck {
   /** Version tags that already hold this very image (re-publishing them is a no-op). */

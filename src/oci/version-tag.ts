@@ -7,7 +7,7 @@
  * date still sorts versions of one recipe version by day. Channel tags (`12`, `bookworm`) are
  * every other tag. Pure.
  */
-import { digestHex, type Digest } from '../oci/digest.js';
+import { digestHex, type Digest } from './digest.js';
 
 /** Hex digits of the manifest digest kept in the tag (as `docker images` shows short ids). */
 export const VERSION_DIGEST_CHARS = 12;
