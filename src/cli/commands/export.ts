@@ -1,41 +1,24 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { isImgfactoryError, UsageError } from '../../errors.js';
 import { EXPORT_FORMATS, exportImage, type ExportFormat, type ExportOptions, type ExportReport } from '../../export/index.js';
-import { pullImage } from '../../registry/pull.js';
-import { DEFAULT_TAG, parseReference } from '../../oci/reference.js';
 import { imgfactoryVersion } from '../../version.js';
 import { createProgress } from '../progress.js';
 import { listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 import { abortOnSignals, ciInvocation } from './build.js';
 import { signingKeyFromFile, verificationKeysFromFiles } from './key-flags.js';
 import { imageSource } from './image-source.js';
-import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
-import { signatureBeforeLayers } from './verify.js';
+import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP } from './registry-flags.js';
+import { signatureBeforeLayers, verifyInRegistry } from './verify.js';
 
-/** A registry image is pulled (digest-checked) into a temporary layout, exported from there, deleted. */
-async function exportFromRegistry(ctx: CommandContext, target: string, options: Omit<ExportOptions, 'layoutDir'>): Promise<ExportReport> {
-  const reference = parseReference(target, { defaultTag: DEFAULT_TAG });
-  const client = await registryClientFromFlags(ctx, reference.registry, { command: 'export' });
-  const tmp = await mkdtemp(join(tmpdir(), 'imgfactory-export-'));
-  let report: ExportReport | undefined;
-  try {
-    await pullImage({
-      ref: reference,
-      client,
-      outDir: join(tmp, 'layout'),
-      verifyTrust: async (layoutDir, context) => {
-        await signatureBeforeLayers(options.keys, options.identity)(layoutDir, context.identity);
-      },
-      verify: async (layoutDir, context) => {
-        report = await exportImage({ ...options, layoutDir, identity: options.identity ?? context.identity, source: target });
-      },
-    });
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-  return report!;
+/** A registry image is pulled (digest-checked, signature first) into a temporary layout, exported from there, deleted. */
+function exportFromRegistry(ctx: CommandContext, target: string, options: Omit<ExportOptions, 'layoutDir'>): Promise<ExportReport> {
+  return verifyInRegistry(
+    ctx,
+    target,
+    (layoutDir, pulledAs) => exportImage({ ...options, layoutDir, identity: options.identity ?? pulledAs, source: target }),
+    signatureBeforeLayers(options.keys, options.identity),
+    'export',
+  );
 }
 
 export const exportCommand: Command = {

@@ -13,18 +13,20 @@ import { imageSource } from './image-source.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
 
 /**
- * Fetch a registry image into a temporary layout, verify it there, delete it. Uses pull's path,
- * so the digests of everything fetched are checked on the way in.
+ * Fetch a registry image into a temporary layout, verify it there (and let `verify` use it:
+ * check, diff and export read the verified layout), delete it. Uses pull's path, so the digests
+ * of everything fetched are checked on the way in.
  */
 export async function verifyInRegistry<T = VerifyReport>(
   ctx: CommandContext,
   target: string,
   verify: (layoutDir: string, identity: string) => Promise<T>,
   verifySignature: (layoutDir: string, identity: string) => Promise<unknown>,
+  command = 'verify',
 ): Promise<T> {
   const reference = parseReference(target, { defaultTag: DEFAULT_TAG });
-  const client = await registryClientFromFlags(ctx, reference.registry, { command: 'verify' });
-  const tmp = await mkdtemp(join(tmpdir(), 'imgfactory-verify-'));
+  const client = await registryClientFromFlags(ctx, reference.registry, { command });
+  const tmp = await mkdtemp(join(tmpdir(), `imgfactory-${command}-`));
   let report: T | undefined;
   try {
     await pullImage({
