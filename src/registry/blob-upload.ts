@@ -312,8 +312,3 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
     await reader.close();
   }
 }
-
-/** Prove each source is its digest, before anything is uploaded (push: nothing half-sent). */
-export async function checkSources(blobs: readonly { readonly source: BlobSource; readonly digest: Digest; readonly size: number }[]): Promise<void> {
-  for (const b of blobs) await (await openCheckedSource(b.source, b.digest, b.size)).close();
-}

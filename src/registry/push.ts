@@ -139,7 +139,7 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
 
   // Push uploads only what it has hashed: readImageGraph proved every blob (attachments'
   // too) against its digest before returning, and uploadBlob hashes the bytes it sends
-  // again before it commits. A third pass here (checkSources) only cost time.
+  // again before it commits. A third pass here would only cost time.
 
   const counters: Counters = { uploaded: 0, skipped: 0, mounted: 0, bytes: 0 };
   let attachmentsPushed = 0;
