@@ -216,6 +216,7 @@ async function buildOne(
     const images: PlatformImage[] = [];
     const platformLayers: BuildLayerSummary[][] = [];
     let packageManifest: VerifiedPackageManifest | undefined;
+    let buildRootManifest: VerifiedPackageManifest | undefined;
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
       await mkdir(root);
@@ -237,9 +238,11 @@ async function buildOne(
         clock,
         signal: options.signal,
       });
-      packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () =>
-        auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
-      );
+      const audit = (database: 'status' | 'status.d') =>
+        auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, database, ...(parent ? { inherited: parent.packages } : {}) });
+      packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () => audit(built.imageDatabase));
+      // An image assembled from a package set: the build root's other packages shaped it too.
+      if (built.imageDatabase === 'status.d') buildRootManifest = await clock.time('audit-build-root', undefined, () => audit('status'));
       // After the audit: only .debs proven against the verified indexes enter the cache.
       if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
       if (options.rootfsTar) {
@@ -303,6 +306,7 @@ async function buildOne(
             image: written.descriptor,
             recipe,
             packageManifest: packageManifest!,
+            ...(buildRootManifest ? { buildRootManifest } : {}),
             pinnedKeyFiles: keyFiles,
             mirror,
             securityMirror,

@@ -115,12 +115,12 @@ describe('from: chains and plan', () => {
 
   it('plans the shipped recipes with debian-minimal before python3', async () => {
     const loaded = await loadRecipeChains(
-      ['python3.ts', 'debian-minimal.ts', 'static.ts', 'debian-trixie-minimal.ts'].map((f) => join(RECIPES_DIR, f)),
+      ['python3.ts', 'debian-minimal.ts', 'static.ts', 'base.ts', 'debian-trixie-minimal.ts'].map((f) => join(RECIPES_DIR, f)),
       opts(RECIPES_DIR),
     );
     const byFile = new Map(loaded.flatMap((l) => l.chain!).map((r) => [r.file, r]));
     const names = planBuilds([...byFile.values()]).map((s) => s.name);
     expect(names.indexOf('debian-minimal')).toBeLessThan(names.indexOf('python3'));
-    expect(names).toHaveLength(4);
+    expect(names).toHaveLength(5);
   });
 });
