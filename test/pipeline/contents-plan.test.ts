@@ -4,6 +4,7 @@ import { compareCanonicalPaths } from '../../src/layer/path-order.js';
 import { resolveInSnapshot, selectFromSnapshot } from '../../src/layer/select.js';
 import type { Snapshot, SnapshotEntry } from '../../src/layer/types.js';
 import { dpkgListPaths, imageAccounts, planContents, STATUS_D, stanzasFor } from '../../src/pipeline/contents-plan.js';
+import { selectContents } from '../../src/pipeline/contents.js';
 import type { RecipeUser } from '../../src/recipe/types.js';
 
 let ino = 1n;
@@ -44,6 +45,7 @@ const root = snap(
   e('usr/bin/dash'),
   e('etc', 'dir'),
   e('etc/escape', 'symlink', '../../../..'),
+  e('etc/libs', 'symlink', '/usr/lib'),
   e('etc/loop', 'symlink', 'loop'),
   e('etc/passwd'),
 );
@@ -81,6 +83,8 @@ describe('selectFromSnapshot', () => {
     // `../../../..` is clamped at the root, so the path resolves to usr/bin/dash in the snapshot.
     expect(resolveInSnapshot(root, '/etc/escape/usr/bin/dash')).toEqual({ path: 'usr/bin/dash', links: ['etc/escape'] });
     expect(resolveInSnapshot(root, '/../../usr/bin/dash')).toEqual({ path: 'usr/bin/dash', links: [] });
+    // An absolute target below the top level starts again at the root, not at the link's directory.
+    expect(resolveInSnapshot(root, '/etc/libs/x86_64-linux-gnu/libc.so.6')).toEqual({ path: 'usr/lib/x86_64-linux-gnu/libc.so.6', links: ['etc/libs'] });
   });
 });
 
@@ -166,5 +170,26 @@ describe('planContents', () => {
       `${STATUS_D}/libc6`,
     ]);
     expect(plan.statusFiles.get(`${STATUS_D}/libc6`)).toMatch(/^Package: libc6\n[\s\S]*Version: 2.36-9\+deb12u8\n$/);
+  });
+});
+
+describe('selectContents', () => {
+  it('lets a listed path be absent (slim kept dpkg from unpacking it) but not a declared generated file, naming the field', () => {
+    const contents = { packages: ['libc6'], generated: ['/etc/passwd', '/etc/ssl/certs/ca-certificates.crt'] };
+    const plan = {
+      paths: ['/lib/x86_64-linux-gnu/libc.so.6', '/usr/share/doc/libc6/changelog.gz', ...contents.generated],
+      statusFiles: new Map<string, string>(),
+    };
+    let error: unknown;
+    try {
+      selectContents(root, contents, plan);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'RECIPE_CONTENTS_MISSING', exitStatus: 2, details: { field: 'contents.generated[1]' } });
+    expect((error as Error).message).toBe('contents.generated[1]: /etc/ssl/certs/ca-certificates.crt was not created in the build root');
+
+    const ok = selectContents(root, { ...contents, generated: ['/etc/passwd'] }, { ...plan, paths: plan.paths.slice(0, 3) });
+    expect([...ok.entries.keys()]).toContain('usr/lib/x86_64-linux-gnu/libc.so.6');
   });
 });
