@@ -238,8 +238,8 @@ async function buildOne(
         clock,
         signal: options.signal,
       });
-      const audit = (database: 'status' | 'status.d') =>
-        auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, database, ...(parent ? { inherited: parent.packages } : {}) });
+      const audit = (database: 'status' | 'status.d' | undefined) =>
+        auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(database ? { database } : {}), ...(parent ? { inherited: parent.packages } : {}) });
       packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () => audit(built.imageDatabase));
       // An image assembled from a package set: the build root's other packages shaped it too.
       if (built.imageDatabase === 'status.d') buildRootManifest = await clock.time('audit-build-root', undefined, () => audit('status'));

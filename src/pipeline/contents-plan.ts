@@ -14,9 +14,25 @@ export function dpkgListPaths(list: string): string[] {
   return list.split('\n').filter((l) => l !== '' && l !== '/.');
 }
 
-/** The list files dpkg may keep for `pkg`: plain, or qualified by architecture for `Multi-Arch: same` packages. */
-export function dpkgListNames(pkg: string, architecture: string): string[] {
-  return [`${pkg}.list`, `${pkg}:${architecture}.list`];
+/** The files dpkg may keep for `pkg` in its info directory (`list`, `md5sums`): plain, or qualified by architecture for `Multi-Arch: same` packages. */
+export function dpkgInfoNames(pkg: string, architecture: string, kind: 'list' | 'md5sums'): string[] {
+  return [`${pkg}.${kind}`, `${pkg}:${architecture}.${kind}`];
+}
+
+/**
+ * A package's md5sums (`<md5>  <path relative to />` per line) narrowed to the files that are
+ * in the image: slim kept dpkg from unpacking some, and a scanner checking files against the
+ * list must not be told about files that were never there.
+ */
+export function md5sumsFor(text: string, present: (path: string) => boolean): string {
+  return text
+    .split('\n')
+    .filter((l) => {
+      const m = /^[0-9a-f]{32} {2}(.+)$/.exec(l);
+      return m !== null && present(`/${m[1]}`);
+    })
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 export interface InstalledStanza {
@@ -75,7 +91,7 @@ export function imageAccounts(db: { passwd: string; group: string }, users: read
 export interface ContentsPlan {
   /** Image paths the layer is packed from (their parents and the links on their way are added by the selection). */
   readonly paths: readonly string[];
-  /** `status.d/<pkg>` files to write into the build root before it is snapshotted. */
+  /** `status.d/<pkg>` and `<pkg>.md5sums` files to write into the build root before it is snapshotted. */
   readonly statusFiles: ReadonlyMap<string, string>;
 }
 
@@ -88,10 +104,18 @@ export function planContents(input: {
   readonly stanzas: readonly InstalledStanza[];
   /** package → the paths of its dpkg file list. */
   readonly lists: ReadonlyMap<string, readonly string[]>;
+  /** package → its md5sums narrowed to the image (see md5sumsFor); packages without one are absent. */
+  readonly md5sums: ReadonlyMap<string, string>;
   readonly files: readonly RecipeFile[];
   readonly users: readonly RecipeUser[];
 }): ContentsPlan {
-  const statusFiles = new Map(input.stanzas.map((s) => [`${STATUS_D}/${s.package}`, s.text]));
+  // `<pkg>.md5sums` beside each stanza, as distroless has them: scanners map files to packages with it.
+  const statusFiles = new Map<string, string>();
+  for (const s of input.stanzas) {
+    statusFiles.set(`${STATUS_D}/${s.package}`, s.text);
+    const sums = input.md5sums.get(s.package);
+    if (sums !== undefined) statusFiles.set(`${STATUS_D}/${s.package}.md5sums`, sums);
+  }
   const paths = [
     ...input.contents.packages.flatMap((p) => input.lists.get(p) ?? []),
     ...input.contents.generated,

@@ -6,10 +6,11 @@
  * root-path.ts and selected through the snapshot's own links, so nothing outside the root is read.
  */
 import { RecipeError } from '../errors.js';
-import { ensureDirInRoot, readFileInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
+import { lstat } from 'node:fs/promises';
+import { ensureDirInRoot, readFileInRoot, resolveInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
 import { selectFromSnapshot, type Snapshot } from '../layer/index.js';
 import type { Recipe, RecipeContents } from '../recipe/types.js';
-import { dpkgListNames, dpkgListPaths, imageAccounts, planContents, STATUS_D, stanzasFor, type ContentsPlan } from './contents-plan.js';
+import { dpkgInfoNames, dpkgListPaths, md5sumsFor, imageAccounts, planContents, STATUS_D, stanzasFor, type ContentsPlan } from './contents-plan.js';
 
 const STATUS = '/var/lib/dpkg/status';
 const INFO = '/var/lib/dpkg/info';
@@ -31,9 +32,10 @@ export async function prepareContents(root: string, recipe: Recipe & { readonly 
     });
   }
   const lists = new Map<string, string[]>();
+  const md5sums = new Map<string, string>();
   for (const s of stanzas) {
     let list: string | undefined;
-    for (const name of dpkgListNames(s.package, s.architecture)) list ??= await readFileInRoot(root, `${INFO}/${name}`);
+    for (const name of dpkgInfoNames(s.package, s.architecture, 'list')) list ??= await readFileInRoot(root, `${INFO}/${name}`);
     if (list === undefined) {
       const i = contents.packages.indexOf(s.package);
       throw new RecipeError('RECIPE_CONTENTS_MISSING', `contents.packages[${i}]: ${s.package} has no file list in ${INFO}`, {
@@ -41,6 +43,19 @@ export async function prepareContents(root: string, recipe: Recipe & { readonly 
       });
     }
     lists.set(s.package, dpkgListPaths(list));
+    let sums: string | undefined;
+    for (const name of dpkgInfoNames(s.package, s.architecture, 'md5sums')) sums ??= await readFileInRoot(root, `${INFO}/${name}`);
+    if (sums !== undefined) {
+      const present = new Set<string>();
+      for (const line of sums.split('\n')) {
+        const path = /^[0-9a-f]{32} {2}(.+)$/.exec(line)?.[1];
+        if (path !== undefined && (await existsInRoot(root, `/${path}`))) present.add(`/${path}`);
+      }
+      md5sums.set(
+        s.package,
+        md5sumsFor(sums, (p) => present.has(p)),
+      );
+    }
   }
   const users = recipe.layers.flatMap((l) => l.users);
   const files = recipe.layers.flatMap((l) => l.files);
@@ -49,10 +64,15 @@ export async function prepareContents(root: string, recipe: Recipe & { readonly 
   if (contents.generated.includes('/etc/passwd')) await writeFileInRoot(root, '/etc/passwd', accounts.passwd, 0o644);
   if (contents.generated.includes('/etc/group')) await writeFileInRoot(root, '/etc/group', accounts.group, 0o644);
 
-  const plan = planContents({ contents, stanzas, lists, files, users });
+  const plan = planContents({ contents, stanzas, lists, md5sums, files, users });
   await ensureDirInRoot(root, STATUS_D);
   for (const [path, text] of plan.statusFiles) await writeFileInRoot(root, path, text, 0o644);
   return plan;
+}
+
+/** Whether `imagePath` is in the root (links on the way followed inside it, the last one not). */
+async function existsInRoot(root: string, imagePath: string): Promise<boolean> {
+  return (await lstat(await resolveInRoot(root, imagePath)).catch(() => undefined)) !== undefined;
 }
 
 /**

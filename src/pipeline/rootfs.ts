@@ -9,7 +9,7 @@ import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildApt
 import { withChroot, type Chroot } from '../bootstrap/chroot.js';
 import { bootstrapIncludesUpdates, runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { diskFullOr } from '../bootstrap/fs-error.js';
-import { ensureDirInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
+import { ensureDirInRoot, readFileInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
 import { linkStagedDebs } from '../archive/deb-cache.js';
@@ -52,10 +52,11 @@ export interface RootfsResult {
   /** Every .deb fetched during the build (for the audit). */
   readonly debFiles: readonly string[];
   /**
-   * Where the image's dpkg database is in the root: `status` (the image is the whole root), or
-   * `status.d` (recipe `contents`: the image is a selection, `status` describes the build root).
+   * Where the image's dpkg database is in the root: `status.d` for recipe `contents` (the
+   * image is a selection; `status` describes the build root); otherwise undefined, whichever
+   * the root has (a child of an assembled parent has only `status.d`).
    */
-  readonly imageDatabase: 'status' | 'status.d';
+  readonly imageDatabase?: 'status.d';
 }
 
 const snapshot = (root: string) => snapshotTree(root, { exclude: LAYER_EXCLUDES });
@@ -172,11 +173,17 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   }
   const snapshotBase = current;
 
-  await writeBuildAptConfig(input);
-  // apt's own hash check against its signed lists applies to these as to any cached file.
-  // The directory is resolved inside the root (a link there cannot send the .debs elsewhere).
-  if (input.debCacheDir !== undefined) await linkStagedDebs(input.debCacheDir, await ensureDirInRoot(root, BUILD_DEB_DIR));
-  if (recipe.slim) await applySlim(root, recipe.slim);
+  // A parent assembled from a package set (contents) has no dpkg or apt (the recipe loader
+  // refuses packages on it): its child only adds files and users, and no apt or dpkg
+  // configuration lands in its layer.
+  const hasDpkg = (await readFileInRoot(root, '/var/lib/dpkg/status')) !== undefined;
+  if (hasDpkg) {
+    await writeBuildAptConfig(input);
+    // apt's own hash check against its signed lists applies to these as to any cached file.
+    // The directory is resolved inside the root (a link there cannot send the .debs elsewhere).
+    if (input.debCacheDir !== undefined) await linkStagedDebs(input.debCacheDir, await ensureDirInRoot(root, BUILD_DEB_DIR));
+    if (recipe.slim) await applySlim(root, recipe.slim);
+  }
   let aptUpdated = false;
   const aptUpdate = async (c: Chroot) => {
     if (aptUpdated) return;
@@ -257,5 +264,5 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     current = await pack(current, `imgfactory ${recipe.name}: configuration`);
   }
 
-  return { layers, finalSnapshot: current!, debFiles: await downloadedDebs(root, BUILD_DEB_DIR), imageDatabase: contents ? 'status.d' : 'status' };
+  return { layers, finalSnapshot: current!, debFiles: await downloadedDebs(root, BUILD_DEB_DIR), ...(contents ? { imageDatabase: 'status.d' as const } : {}) };
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compareCanonicalPaths } from '../../src/layer/path-order.js';
 import { resolveInSnapshot, selectFromSnapshot } from '../../src/layer/select.js';
 import type { Snapshot, SnapshotEntry } from '../../src/layer/types.js';
-import { dpkgListPaths, imageAccounts, planContents, STATUS_D, stanzasFor } from '../../src/pipeline/contents-plan.js';
+import { dpkgListPaths, imageAccounts, md5sumsFor, planContents, STATUS_D, stanzasFor } from '../../src/pipeline/contents-plan.js';
 import { selectContents } from '../../src/pipeline/contents.js';
 import type { RecipeUser } from '../../src/recipe/types.js';
 
@@ -131,6 +131,22 @@ describe('dpkg lists and status stanzas', () => {
 
 const nonroot: RecipeUser = { name: 'nonroot', uid: 65532, gid: 65532, home: '/home/nonroot', shell: '/sbin/nologin', groups: ['tty'] };
 
+describe('md5sumsFor', () => {
+  it('keeps the lines of files that are in the image, nothing malformed', () => {
+    const text = [
+      'd41d8cd98f00b204e9800998ecf8427e  usr/share/doc/libc6/copyright',
+      '0123456789abcdef0123456789abcdef  usr/share/doc/libc6/changelog.gz',
+      'not a line',
+      '0123456789abcdef0123456789abcdef  lib/x86_64-linux-gnu/libc.so.6',
+      '',
+    ].join('\n');
+    const present = new Set(['/usr/share/doc/libc6/copyright', '/lib/x86_64-linux-gnu/libc.so.6']);
+    expect(md5sumsFor(text, (p) => present.has(p))).toBe(
+      'd41d8cd98f00b204e9800998ecf8427e  usr/share/doc/libc6/copyright\n0123456789abcdef0123456789abcdef  lib/x86_64-linux-gnu/libc.so.6\n',
+    );
+  });
+});
+
 describe('imageAccounts', () => {
   it('keeps root, nobody and the recipe users with their groups, nothing else', () => {
     const passwd =
@@ -155,6 +171,7 @@ describe('planContents', () => {
         ['libc6', ['/etc', '/lib/x86_64-linux-gnu/libc.so.6']],
         ['dpkg', ['/usr/bin/dpkg']],
       ]),
+      md5sums: new Map([['base-files', 'd41d8cd98f00b204e9800998ecf8427e  etc/debian_version\n']]),
       files: [{ src: 'hello', dest: '/usr/local/bin/hello', mode: 0o755, uid: 0, gid: 0 }],
       users: [nonroot],
     });
@@ -167,8 +184,10 @@ describe('planContents', () => {
       '/home/nonroot',
       STATUS_D,
       `${STATUS_D}/base-files`,
+      `${STATUS_D}/base-files.md5sums`,
       `${STATUS_D}/libc6`,
     ]);
+    expect(plan.statusFiles.get(`${STATUS_D}/base-files.md5sums`)).toBe('d41d8cd98f00b204e9800998ecf8427e  etc/debian_version\n');
     expect(plan.statusFiles.get(`${STATUS_D}/libc6`)).toMatch(/^Package: libc6\n[\s\S]*Version: 2.36-9\+deb12u8\n$/);
   });
 });

@@ -1,13 +1,15 @@
 /**
  * Distroless images assembled from a package set (recipe `contents`), built for real: static and
- * base from recipes/, and a static image with a `gcc -static` program copied in by a recipe this
- * test writes. Every file of the image is proven to come from a listed package's .deb (fetched
- * from the mirror and checked against the verified manifest's sha256) or from a declared
- * generated file; the SBOM lists exactly the image's dpkg status.d; the program runs under
- * podman as uid 65532 and reads the CA bundle; there is no shell.
+ * base from recipes/, and two recipes this test writes around a `gcc -static` program: one
+ * assembled like static with the program in a `files` entry (signed: SBOM and provenance), one
+ * built `from: static` (the way an application uses it). Every file of an image is proven to
+ * come from a listed package's .deb (fetched from the mirror and checked against the verified
+ * manifest's sha256) or from a declared extra; the SBOM lists exactly the image's dpkg status.d;
+ * the program runs under podman as uid 65532 and reads the CA bundle; there is no shell.
  */
-import { createHash } from 'node:crypto';
-import { cp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { cp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +19,7 @@ import { VerifyError } from '../../src/errors.js';
 import { listTarEntries, type TarEntryInfo } from '../../src/layer/index.js';
 import { readAttachments } from '../../src/oci/attachments.js';
 import { Layout } from '../../src/oci/layout.js';
-import { buildRecipe, type BuildResult } from '../../src/pipeline/build.js';
+import { buildRecipe, REPORT_FILE, type BuildResult } from '../../src/pipeline/build.js';
 import { readVerificationKeys } from '../../src/pgp/keys.js';
 import { BUILD_ROOT_ANNOTATION } from '../../src/provenance/statement.js';
 import { verifyLayout } from '../../src/verify/verify-layout.js';
@@ -37,6 +39,7 @@ let key: TestKey;
 let staticBuild: BuildResult;
 let baseBuild: BuildResult;
 let hello: BuildResult;
+let child: BuildResult;
 
 // Reads SSL_CERT_FILE as a TLS library would find it, counts the PEM certificates whose DER
 // starts as an X.509 SEQUENCE does ("MII"), and reports its uid and whether /bin/sh exists.
@@ -92,6 +95,20 @@ export default defineRecipe({
 });
 `,
   );
+  // The way an application image uses static: from: it, adding only a file.
+  await writeFile(
+    join(recipes, 'static-child.ts'),
+    `export default { name: 'static-child', version: '1.0.0', suite: 'bookworm', from: './static.ts',
+  layers: [{ name: 'hello', files: [{ src: 'hello', dest: '/usr/local/bin/hello', mode: '0755' }] }],
+  config: { user: '65532:65532', env: { SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' }, entrypoint: ['/usr/local/bin/hello'] } };\n`,
+  );
+  // Its parent is the static this run built (same recipe bytes), copied so that it is reused, not rebuilt.
+  const out = join(tmp, 'out');
+  await cp(staticBuild.report.layoutDir, join(out, 'static'), { recursive: true });
+  const report = JSON.parse(await readFile(join(out, 'static', REPORT_FILE), 'utf8')) as { layoutDir: string };
+  await writeFile(join(out, 'static', REPORT_FILE), JSON.stringify({ ...report, layoutDir: join(out, 'static') }));
+  child = await buildRecipe(testBuildOptions(join(recipes, 'static-child.ts'), out));
+
   hello = await buildRecipe(
     testBuildOptions(join(recipes, 'static-hello.ts'), join(tmp, 'out'), {
       signing: {
@@ -121,6 +138,7 @@ async function imageStatus(build: BuildResult): Promise<{ rootfs: string; entrie
   const dir = join(bundle, 'var/lib/dpkg/status.d');
   const entries: DpkgStatusEntry[] = [];
   for (const name of (await readdir(dir)).sort()) {
+    if (name.endsWith('.md5sums')) continue;
     const [e, ...rest] = parseDpkgStatus(await readFile(join(dir, name), 'utf8'));
     expect(rest, name).toEqual([]);
     expect(e!.package, name).toBe(name);
@@ -155,7 +173,7 @@ async function proveEveryEntry(build: BuildResult, extra: readonly string[]): Pr
   const { entries: status } = await imageStatus(build);
   const topLinks = new Map(entries.filter((e) => e.type === 'symlink' && !e.name.includes('/')).map((e) => [e.name, e.linkname!.replace(/^\//, '')]));
   const allowed = new Set<string>(extra.map((p) => p.replace(/^\//, '')));
-  for (const e of status) allowed.add(`var/lib/dpkg/status.d/${e.package}`);
+  for (const e of status) allowed.add(`var/lib/dpkg/status.d/${e.package}`).add(`var/lib/dpkg/status.d/${e.package}.md5sums`);
   for (const e of status) {
     for (const path of await debPaths(build.packageManifest, e.package)) {
       allowed.add(path);
@@ -177,6 +195,20 @@ async function proveEveryEntry(build: BuildResult, extra: readonly string[]): Pr
     'entries from no listed package',
   ).toEqual([]);
   for (const p of extra) expect(present.has(p.replace(/^\//, '')), p).toBe(true);
+  // Each md5sums file beside a stanza names only files of the image, with their real MD5.
+  const { rootfs } = await imageStatus(build);
+  for (const e of status) {
+    const sums = await readFile(join(rootfs, `var/lib/dpkg/status.d/${e.package}.md5sums`), 'utf8');
+    for (const line of sums.split('\n').filter(Boolean)) {
+      const [md5, path] = line.split(/ {2}(.+)/) as [string, string];
+      expect(
+        createHash('md5')
+          .update(await readFile(join(rootfs, path)))
+          .digest('hex'),
+        path,
+      ).toBe(md5);
+    }
+  }
   return { entries: entries.length, unpacked: entries.reduce((n, e) => n + e.size, 0) };
 }
 
@@ -257,14 +289,29 @@ describe('images assembled from a package set', () => {
   );
 
   it(
-    'a gcc -static program copied in by a recipe runs on it under podman as uid 65532 and reads the CA bundle; there is no /bin/sh',
+    'a gcc -static program added by a child recipe (from: static) runs under podman as uid 65532 and reads the CA bundle; there is no /bin/sh',
     async () => {
-      await proveEveryEntry(hello, [...hello.recipe.contents!.generated, '/home/nonroot', '/usr/local/bin/hello']);
-      const { rootfs } = await imageStatus(hello);
-      await expect(stat(join(rootfs, 'bin/sh'))).rejects.toThrow();
-      await expect(stat(join(rootfs, 'usr/bin/sh'))).rejects.toThrow();
+      // The child reuses static's layer byte for byte and adds only the program: no apt or dpkg configuration.
+      const layers = child.report.platforms[0]!.layers;
+      expect(layers.map((l) => l.digest)).toEqual([staticBuild.report.platforms[0]!.layers[0]!.digest, layers[1]!.digest]);
+      const layout = await Layout.open(child.report.layoutDir);
+      const own = await listTarEntries(layout.blobPath(layers[1]!.digest));
+      expect(own.map((e) => e.name)).toEqual(['usr/', 'usr/local/', 'usr/local/bin/', 'usr/local/bin/hello']);
+      expect(child.packageManifest.packages.map((p) => p.package)).toEqual(['base-files', 'ca-certificates', 'netbase', 'tzdata']);
 
-      await podman.run(['pull', '-q', `oci:${hello.report.layoutDir}:${hello.report.ref}`]);
+      const bundle = join(tmp, 'bundle-child');
+      await execa('umoci', ['raw', 'unpack', '--image', `${child.report.layoutDir}:${child.report.ref}`, bundle]);
+      await expect(stat(join(bundle, 'bin/sh'))).rejects.toThrow();
+      await expect(stat(join(bundle, 'usr/bin/sh'))).rejects.toThrow();
+
+      // podman names the image after the layout's path, which must be lowercase; the temp dir's name is not.
+      const layoutCopy = join(tmpdir(), `imgfactory-distroless-${randomBytes(6).toString('hex')}`);
+      await cp(child.report.layoutDir, layoutCopy, { recursive: true });
+      try {
+        await podman.run(['pull', '-q', `oci:${layoutCopy}:${child.report.ref}`]);
+      } finally {
+        await rm(layoutCopy, { recursive: true, force: true });
+      }
       const id = (await podman.run(['images', '-q'])).stdout.trim().split('\n')[0]!;
       const out = await podman.run(['run', '--rm', '--network', 'none', id], { reject: false });
       expect(out.stderr).toBe('');
@@ -274,6 +321,14 @@ describe('images assembled from a package set', () => {
 
       const shell = await podman.run(['run', '--rm', '--network', 'none', '--entrypoint', '/bin/sh', id, '-c', 'true'], { reject: false });
       expect(shell.exitCode).not.toBe(0);
+    },
+    30 * MINUTES,
+  );
+
+  it(
+    'a recipe file copied into an assembled image is part of it: every entry still proven',
+    async () => {
+      await proveEveryEntry(hello, [...hello.recipe.contents!.generated, '/home/nonroot', '/usr/local/bin/hello']);
     },
     30 * MINUTES,
   );
