@@ -1,6 +1,7 @@
 /**
  * Building one architecture's root filesystem, step by step, and packing a layer after each:
- * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip.
+ * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip. A recipe with
+ * `contents` packs one layer at the end instead, selected from the finished root (contents.ts).
  */
 import { readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
