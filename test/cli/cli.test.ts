@@ -81,13 +81,22 @@ describe('CLI basics', () => {
     expect(r.stderr).toMatch(/^error: validate: /);
   });
 
-  it('--help on every command exits 0 and shows usage', async () => {
+  it("--help on every command exits 0 and prints that command's usage with each of its options", async () => {
     const { commands } = await import('../../src/cli/commands/index.js');
     for (const c of commands) {
       const r = await runCli([...c.name.split(' '), '--help']);
       expect(r.status, c.name).toBe(0);
-      expect(r.stdout, c.name).toMatch(/Usage: imgfactory /);
+      expect(r.stdout, c.name).toMatch(new RegExp(`^Usage: imgfactory ${c.name} `));
+      for (const option of Object.keys(c.options)) expect(r.stdout, `imgfactory ${c.name} --help lacks --${option}`).toMatch(new RegExp(`--${option}\\b`));
+      for (const global of ['--json', '--debug']) expect(r.stdout, `imgfactory ${c.name} --help`).toContain(global);
     }
+  });
+
+  it('--help without a command lists every command', async () => {
+    const { commands } = await import('../../src/cli/commands/index.js');
+    const r = await runCli(['--help']);
+    expect(r.status).toBe(0);
+    for (const c of commands) expect(r.stdout, c.name).toContain(c.name);
   });
 
   it('the installed bin prints its version', async () => {
