@@ -84,9 +84,9 @@ describe('imgfactory registry serve + push', () => {
     expect((await runCli(['registry', 'serve', '--user', 'x'])).status).toBe(2);
   });
 
-  it('push rejects an invalid reference with REFERENCE_INVALID before touching the network', async () => {
+  it('push rejects an invalid reference with REFERENCE_INVALID (exit 2) before touching the network', async () => {
     const r = await runCli(['push', join(dir, 'img'), '127.0.0.1:1/Upper/Case:1', '--insecure', '--debug']);
-    expect(r.status).not.toBe(0);
+    expect(r.status).toBe(2);
     expect(r.stderr).toContain('[REFERENCE_INVALID]');
   });
 });
