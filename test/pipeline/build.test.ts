@@ -152,6 +152,9 @@ describe('from: and strip', () => {
       const rootfs = await unpack(py.report.layoutDir, py.report.ref);
       expect((await stat(join(rootfs, 'usr/bin/python3'))).isFile() || (await stat(join(rootfs, 'usr/bin/python3'))).isSymbolicLink()).toBe(true);
       expect(py.packageManifest.packages.some((p) => p.package === 'python3-minimal')).toBe(true);
+      // Python bytecode is a drift source (README "Reproducibility"): none in the image.
+      const bytecode = await execa('find', [rootfs, '(', '-name', '*.pyc', '-o', '-name', '__pycache__', ')', '-print']);
+      expect(bytecode.stdout).toBe('');
     },
     20 * MINUTES,
   );
