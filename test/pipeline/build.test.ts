@@ -83,6 +83,11 @@ describe('build recipes/debian-minimal.ts', () => {
     expect(manifest.packages.map((p) => `${p.package}:${p.architecture}=${p.version}`).sort()).toEqual(installed);
     expect(manifest.inReleases.map((r) => r.suite).sort()).toEqual(['bookworm', 'bookworm-security', 'bookworm-updates']);
     for (const p of manifest.packages) expect(p.sha256).toMatch(/^[a-f0-9]{64}$/);
+    // The .deb half of the audit ran: debootstrap downloads every package it installs (and the
+    // upgrade its new versions), each hashed against the indexes; build.json records the count.
+    const report = JSON.parse(await readFile(join(minimal.report.layoutDir, 'build.json'), 'utf8')) as { debsAudited: number; packageCount: number };
+    expect(report.debsAudited).toBe(minimal.report.debsAudited);
+    expect(report.debsAudited).toBeGreaterThanOrEqual(manifest.packages.length);
   });
 
   it(
