@@ -107,7 +107,7 @@ describe('imgfactory sign / verify / policy', () => {
   it('sign: one signature per identity, in the layout and the lookaside store', async () => {
     const lookaside = join(dir.path, 'lookaside');
     const r = await runCli(
-      ['sign', layout, '--key', secret, '--identity', `${REPO}:12`, '--identity', `${REPO}:bookworm`, '--lookaside', lookaside, '--json'],
+      ['sign', layout, '--key', secret, '--identity', `${REPO}:12`, '--identity', `${REPO}:bookworm`, '--lookaside-dir', lookaside, '--json'],
       { env: env({ IMGFACTORY_KEY_PASSPHRASE: PASSPHRASE }) },
     );
     expect(r.status, r.stderr).toBe(0);
