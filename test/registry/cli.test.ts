@@ -5,7 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { lookasidePath } from '../../src/registry/lookaside.js';
 import { parseReference } from '../../src/oci/reference.js';
+import { execa } from 'execa';
 import { runCli } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { randomLayer, skopeo, writeTestAttachments, writeTestImage, testDir } from '../helpers/registry.js';
 
 let dir: string;
@@ -77,6 +79,18 @@ describe('imgfactory registry serve + push', () => {
     // A running TLS registry would answer plain HTTP with a 400; a stopped one refuses the connection.
     await expect(fetch(`http://${info.host}/v2/`)).rejects.toThrow();
     await expect(fetch(`${info.lookasideUrl}/`)).rejects.toThrow();
+  });
+
+  it('an external tool that is missing is exit 4, one line naming the package to install', async () => {
+    // The CLI as a process with a PATH that holds no docker-registry: the tool, not the input, failed.
+    const r = await execa(process.execPath, [join(REPO_ROOT, 'bin/imgfactory.js'), 'registry', 'serve'], {
+      reject: false,
+      env: { PATH: join(dir, 'empty-path'), HOME: dir },
+      extendEnv: false,
+    });
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('apt-get install docker-registry');
   });
 
   it('rejects a bad --port and a --user without --password-file (exit 2)', async () => {
