@@ -35,7 +35,7 @@ export async function removePaths(root: string, paths: readonly string[]): Promi
   for (const p of paths) await removeInRoot(root, p);
 }
 
-/** Remove every drift source (DESIGN.md) so two builds of the same inputs are byte-identical. */
+/** Remove every drift source (README "Reproducibility"; SCRUB_RULES) so two builds of the same inputs are byte-identical. */
 export async function scrubRoot(root: string, sourceDateEpoch: number): Promise<void> {
   for (const rule of SCRUB_RULES) {
     if (rule.action === 'delete') await removeInRoot(root, rule.path);
