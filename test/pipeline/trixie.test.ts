@@ -51,7 +51,7 @@ describe('build recipes/debian-trixie-minimal.ts (CLI)', () => {
     expect(await readFile(join(bundle, 'rootfs/etc/passwd'), 'utf8')).toMatch(/^app:x:1000:1000:/m);
   });
 
-  it('SOURCE_DATE_EPOCH from the environment is the build\'s epoch and the image\'s creation date', async () => {
+  it("SOURCE_DATE_EPOCH from the environment is the build's epoch and the image's creation date", async () => {
     const dir = join(out, 'debian-trixie-minimal');
     const report = JSON.parse(await readFile(join(dir, 'build.json'), 'utf8')) as BuildReport;
     expect(report.sourceDateEpoch).toBe(SDE);
