@@ -36,6 +36,10 @@ const DRIFT = [
   'usr/lib/python3.11/__pycache__/os.cpython-311.pyc',
   'usr/lib/python3.11/stray.pyc',
   'usr/local/lib/python3.11/dist-packages/x/__pycache__/y.cpython-311.pyc',
+  // python3-minimal's postinst byte-compiles Debian's helpers here (found in the python3 image).
+  'usr/share/python3/__pycache__/py3versions.cpython-311.pyc',
+  'usr/share/python3/debpython/__pycache__/files.cpython-311.pyc',
+  'usr/share/someapp/__pycache__/main.cpython-311.pyc',
 ];
 
 /** What must survive: the files the drift sources sit next to. */
@@ -46,7 +50,8 @@ const KEPT = [
   'var/cache/debconf/config.dat',
   'usr/lib/python3/dist-packages/pkg/mod.py',
   'usr/lib/python3.11/os.py',
-  'usr/lib/other/keep.pyc', // not under a python3 library directory: not Python's bytecode cache
+  'usr/lib/other/keep.pyc', // not under a python3 library directory nor a __pycache__: not a cache
+  'usr/share/python3/py3versions.py',
 ];
 
 let root: string;
