@@ -99,6 +99,18 @@ describe('CLI basics', () => {
     for (const c of commands) expect(r.stdout, c.name).toContain(c.name);
   });
 
+  it("exit 3 is for imgfactory's own faults: an untyped exception or an internal invariant, one line", async () => {
+    const { reportError } = await import('../../src/cli/main.js');
+    const { BuildError } = await import('../../src/errors.js');
+    const lines: string[] = [];
+    const io = { out: () => undefined, err: (t: string) => void lines.push(t) };
+    expect(reportError(new TypeError('cannot read properties of undefined'), io, false)).toBe(3);
+    expect(lines).toEqual(['error: internal: cannot read properties of undefined (run with --debug for the stack trace)']);
+    lines.length = 0;
+    expect(reportError(new BuildError('DEBS_NOT_AUDITED', 'r (amd64): 3 packages installed but no downloaded .deb found to audit'), io, false)).toBe(3);
+    expect(lines).toHaveLength(1);
+  });
+
   it('the installed bin prints its version', async () => {
     const r = await execa('node', [join(REPO_ROOT, 'bin/imgfactory.js'), '--version']);
     expect(r.stdout).toMatch(/^\d+\.\d+\.\d+$/);
