@@ -56,7 +56,7 @@ if (!only || only === 'build') {
   lines.push(`| plain \`mmdebstrap --variant=minbase bookworm\` to a tarball (reference) | ${mmRef.seconds.toFixed(1)} s | – | – |`);
   const out = join(work, 'out');
   results.builds = {};
-  /** One imgfactory build; `cache` is the package cache directory (a fresh one = cold). */
+  /** One imgfactory build; `cache` is the package cache directory (a fresh one = cold, with the run's empty archive cache). */
   const build = (key, recipeFile, cache, extra = [], outKey = key) => {
     const r = timed(
       [
@@ -73,7 +73,9 @@ if (!only || only === 'build') {
         '--json',
         ...extra,
       ],
-      { env: process.env },
+      // The archive (index) cache is the run's own, empty at the start: cold means cold on any
+      // machine, whatever ~/.cache holds; later builds of the run find it warm.
+      { env: { ...process.env, XDG_CACHE_HOME: join(work, 'xdg') } },
     );
     const s = JSON.parse(r.stdout);
     const layers = s.platforms[0].layers;
