@@ -124,7 +124,8 @@ export type BuildErrorCode =
   | 'PARENT_NOT_BUILT'
   | 'BUILD_INTERRUPTED'
   | 'DISK_FULL'
-  | 'HOST_FS_FAILED';
+  | 'HOST_FS_FAILED'
+  | 'DEBS_NOT_AUDITED';
 export class BuildError extends ImgfactoryError<BuildErrorCode> {
   get exitStatus(): ExitStatus {
     if (this.code === 'BUILD_INTERRUPTED') return ExitStatus.interrupted;

@@ -1,7 +1,7 @@
 /**
  * Two architecture rules that run.
  *
- * Pure cores, I/O at the edges (CONVENTIONS.md): the PURE modules take data and return data. They
+ * Pure cores, I/O at the edges (README "Layout", ARCHITECTURE.md): the PURE modules take data and return data. They
  * use no filesystem, processes, network, streams, environment or clock, and import (other than
  * `import type`) only modules of this same list, so purity holds transitively.
  *

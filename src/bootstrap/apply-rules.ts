@@ -1,5 +1,5 @@
 /** Applying slim, strip, scrub, users, files and removals to a build root (the I/O shell). Every path goes through root-path.ts. */
-import { lstat, readdir, realpath, rm, rmdir } from 'node:fs/promises';
+import { lstat, realpath, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { RecipeError } from '../errors.js';
 import type { RecipeFile, RecipeUser, SlimRules, StripRules } from '../recipe/types.js';
@@ -35,7 +35,7 @@ export async function removePaths(root: string, paths: readonly string[]): Promi
   for (const p of paths) await removeInRoot(root, p);
 }
 
-/** Remove every drift source (DESIGN.md) so two builds of the same inputs are byte-identical. */
+/** Remove every drift source (README "Reproducibility"; SCRUB_RULES) so two builds of the same inputs are byte-identical. */
 export async function scrubRoot(root: string, sourceDateEpoch: number): Promise<void> {
   for (const rule of SCRUB_RULES) {
     if (rule.action === 'delete') await removeInRoot(root, rule.path);
@@ -57,19 +57,20 @@ export async function scrubRoot(root: string, sourceDateEpoch: number): Promise<
   await removePythonBytecode(root);
 }
 
-/** .pyc files embed build-dependent marshalling details; Python regenerates them when needed. */
+/**
+ * .pyc files embed build-dependent marshalling details; Python regenerates them when needed.
+ * Every `__pycache__` under /usr goes, wherever Python put it: the standard library,
+ * dist-packages, and modules Debian keeps under /usr/share (python3-minimal's postinst runs
+ * py3compile over /usr/share/python3). Loose .pyc files are removed under the python3 library
+ * directories. The walk does not follow links, so it stays inside the root.
+ */
 async function removePythonBytecode(root: string): Promise<void> {
-  for (const lib of ['usr/lib', 'usr/local/lib']) {
-    const base = await listTreeInRoot(root, lib);
-    const pythons = await readdir(base.dir).catch(() => [] as string[]);
-    for (const name of pythons) {
-      if (!name.startsWith('python3')) continue;
-      const tree = await listTreeInRoot(root, `${lib}/${name}`);
-      if (!tree.dir.startsWith(base.dir + sep)) continue; // a link out of usr/lib: resolved elsewhere in the root, handled there
-      for (const { rel } of tree.entries) {
-        if (rel.endsWith('.pyc') || rel.endsWith('__pycache__')) await rm(join(tree.dir, rel), { recursive: true, force: true });
-      }
-    }
+  const usr = await listTreeInRoot(root, 'usr');
+  for (const { rel, isDir } of usr.entries) {
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    const cache = isDir && name === '__pycache__';
+    const loose = !isDir && name.endsWith('.pyc') && /^(local\/)?lib\/python3[^/]*\//.test(rel);
+    if (cache || loose) await rm(join(usr.dir, rel), { recursive: true, force: true });
   }
 }
 

@@ -50,8 +50,12 @@ export function bootstrapArgv(b: BootstrapInput): string[] {
       `--architectures=${b.arch}`,
       `--components=${b.components.join(',')}`,
       `--keyring=${b.keyring}`,
-      // Keep the downloaded .debs: the audit hashes every one of them.
+      // Keep the downloaded .debs: the audit hashes every one of them. mmdebstrap would delete
+      // the essential packages' files after installing them (essential/unlink) and the rest in
+      // its final `apt-get clean` (cleanup/apt/cache); download/empty lets a staged cache in.
       '--skip=download/empty',
+      '--skip=essential/unlink',
+      '--skip=cleanup/apt/cache',
       '--mode=root',
       '--format=directory',
       // Merged /usr as debootstrap makes it (directory symlinks and the usr-is-merged package),

@@ -68,7 +68,7 @@ export function stripPaths(strip: StripRules): string[] {
 }
 
 /**
- * Drift sources (DESIGN.md "Reproducibility rules") and what to do with each. `empty` keeps the
+ * Drift sources (README "Reproducibility"; test/bootstrap/scrub.test.ts holds each) and what to do with each. `empty` keeps the
  * file with no content (e.g. machine-id, which systemd treats as "uninitialized").
  */
 export const SCRUB_RULES: readonly { readonly path: string; readonly action: 'delete' | 'empty' | 'delete-children' }[] = [

@@ -8,6 +8,7 @@ import { ExitStatus, fileSystemError, ImgfactoryError, UsageError } from '../err
 import { imgfactoryVersion } from '../version.js';
 import type { Command, CommandContext, Io } from './command.js';
 import { commands } from './commands/index.js';
+import { useProxiesFrom } from './proxy.js';
 
 const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -124,7 +125,12 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       cwd: options.cwd ?? process.cwd(),
       json: parsed.values.json === true,
     };
-    return (await command.run(ctx)) ?? ExitStatus.ok;
+    const restoreDispatcher = useProxiesFrom(ctx.env);
+    try {
+      return (await command.run(ctx)) ?? ExitStatus.ok;
+    } finally {
+      restoreDispatcher();
+    }
   } catch (e) {
     const status = reportError(e, io, debug);
     if (json && !wroteStdout) {

@@ -32,6 +32,8 @@ export interface BuildReport {
   readonly manifestDigest: Digest;
   readonly platforms: readonly { readonly architecture: string; readonly manifestDigest: Digest; readonly layers: readonly BuildLayerSummary[] }[];
   readonly packageCount: number;
+  /** Downloaded .deb files the audit hashed and found in a verified index (all architectures; with the deb cache, every staged file). */
+  readonly debsAudited: number;
   readonly sourceDateEpoch: number;
   readonly mirror: string;
   readonly securityMirror: string;

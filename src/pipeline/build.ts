@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { auditRootfs, fetchVerifiedArchive, loadPinnedKeySet, writeBootstrapKeyring, type VerifiedArchive } from '../archive/index.js';
 import { DebCache, type DebCacheOptions } from '../archive/deb-cache.js';
+import { requireAuditedDebs } from './audited-debs.js';
 import type { PinnedKey } from '../archive/pinned-keys.js';
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { bootstrapEnv, type Bootstrapper } from '../bootstrap/debootstrap.js';
@@ -217,6 +218,7 @@ async function buildOne(
     const platformLayers: BuildLayerSummary[][] = [];
     let packageManifest: VerifiedPackageManifest | undefined;
     let buildRootManifest: VerifiedPackageManifest | undefined;
+    let debsAudited = 0;
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
       await mkdir(root);
@@ -243,6 +245,14 @@ async function buildOne(
       packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () => audit(built.imageDatabase));
       // An image assembled from a package set: the build root's other packages shaped it too.
       if (built.imageDatabase === 'status.d') buildRootManifest = await clock.time('audit-build-root', undefined, () => audit('status'));
+      requireAuditedDebs({
+        recipeName: recipe.name,
+        architecture: arch,
+        manifest: buildRootManifest ?? packageManifest,
+        debsAudited: built.debFiles.length,
+        ...(parent ? { inherited: parent.packages } : {}),
+      });
+      debsAudited += built.debFiles.length;
       // After the audit: only .debs proven against the verified indexes enter the cache.
       if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
       if (options.rootfsTar) {
@@ -326,6 +336,7 @@ async function buildOne(
       manifestDigest: written.descriptor.digest,
       platforms: written.manifests.map((m, i) => ({ architecture: m.debianArch, manifestDigest: m.descriptor.digest, layers: platformLayers[i]! })),
       packageCount: packageManifest!.packages.length,
+      debsAudited,
       sourceDateEpoch,
       mirror,
       securityMirror,

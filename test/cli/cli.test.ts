@@ -81,13 +81,34 @@ describe('CLI basics', () => {
     expect(r.stderr).toMatch(/^error: validate: /);
   });
 
-  it('--help on every command exits 0 and shows usage', async () => {
+  it("--help on every command exits 0 and prints that command's usage with each of its options", async () => {
     const { commands } = await import('../../src/cli/commands/index.js');
     for (const c of commands) {
       const r = await runCli([...c.name.split(' '), '--help']);
       expect(r.status, c.name).toBe(0);
-      expect(r.stdout, c.name).toMatch(/Usage: imgfactory /);
+      expect(r.stdout, c.name).toMatch(new RegExp(`^Usage: imgfactory ${c.name} `));
+      for (const option of Object.keys(c.options)) expect(r.stdout, `imgfactory ${c.name} --help lacks --${option}`).toMatch(new RegExp(`--${option}\\b`));
+      for (const global of ['--json', '--debug']) expect(r.stdout, `imgfactory ${c.name} --help`).toContain(global);
     }
+  });
+
+  it('--help without a command lists every command', async () => {
+    const { commands } = await import('../../src/cli/commands/index.js');
+    const r = await runCli(['--help']);
+    expect(r.status).toBe(0);
+    for (const c of commands) expect(r.stdout, c.name).toContain(c.name);
+  });
+
+  it("exit 3 is for imgfactory's own faults: an untyped exception or an internal invariant, one line", async () => {
+    const { reportError } = await import('../../src/cli/main.js');
+    const { BuildError } = await import('../../src/errors.js');
+    const lines: string[] = [];
+    const io = { out: () => undefined, err: (t: string) => void lines.push(t) };
+    expect(reportError(new TypeError('cannot read properties of undefined'), io, false)).toBe(3);
+    expect(lines).toEqual(['error: internal: cannot read properties of undefined (run with --debug for the stack trace)']);
+    lines.length = 0;
+    expect(reportError(new BuildError('DEBS_NOT_AUDITED', 'r (amd64): 3 packages installed but no downloaded .deb found to audit'), io, false)).toBe(3);
+    expect(lines).toHaveLength(1);
   });
 
   it('the installed bin prints its version', async () => {

@@ -62,3 +62,32 @@ describe('README command table', () => {
     }
   });
 });
+
+/** `| \`<command>\` | \`--a\` \`--b\` |` rows of the "Every option of every command" table. */
+function optionRows(): Map<string, string[]> {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('| command | options |');
+  const rows = new Map<string, string[]>();
+  if (start < 0) return rows;
+  for (const line of readme.slice(start).split('\n').slice(2)) {
+    const m = /^\| `([a-z ]+)` \| (.*) \|$/.exec(line);
+    if (!m) break;
+    rows.set(m[1]!, m[2]! === '—' ? [] : [...m[2]!.matchAll(/`--([a-z0-9-]+)`/g)].map((x) => x[1]!));
+  }
+  return rows;
+}
+
+describe('README option table', () => {
+  const rows = optionRows();
+
+  it('has a row for every command, and only for commands', () => {
+    expect([...rows.keys()].sort()).toEqual(commands.map((c) => c.name).sort());
+  });
+
+  it("each row lists exactly that command's options, which its --help explains", () => {
+    for (const c of commands) {
+      expect([...(rows.get(c.name) ?? [])].sort(), `README option row for imgfactory ${c.name}`).toEqual(Object.keys(c.options).sort());
+      for (const o of Object.keys(c.options)) expect(c.help, `imgfactory ${c.name} --help`).toMatch(new RegExp(`--${o}\\b`));
+    }
+  });
+});

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuildResult } from '../../src/pipeline/build.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
+import { hashFile } from '../../src/oci/hash-file.js';
+import { Layout } from '../../src/oci/layout.js';
 import { basicCredentials } from '../../src/registry/credentials.js';
 import { publishImage } from '../../src/registry/publish.js';
 import { runCli } from '../helpers/cli.js';
@@ -146,6 +148,21 @@ describe('publish and consume', () => {
     );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(minimal.report.manifestDigest);
+    // --out holds the image itself: the tag names the built manifest, and every blob it needs is
+    // there, a regular file whose sha256 is its name, the same bytes as the build's.
+    const pulled = await Layout.open(out);
+    const image = await pulled.image({ tag: '12' });
+    expect(image.descriptor.digest).toBe(minimal.report.manifestDigest);
+    const built = await Layout.open(minimal.report.layoutDir);
+    const blobs = [image.manifest.config, ...image.manifest.layers];
+    expect(blobs.length).toBeGreaterThan(1);
+    for (const d of blobs) {
+      const got = await hashFile(pulled.blobPath(d.digest));
+      expect(`sha256:${got.sha256}`, d.digest).toBe(d.digest);
+      expect(got).toEqual(await hashFile(built.blobPath(d.digest)));
+    }
+    const kinds = pulled.entries.map((d) => d.annotations?.['dev.imgfactory.attachment']).filter((k) => k !== undefined);
+    expect(new Set(kinds)).toEqual(new Set(['signature', 'sbom', 'provenance']));
   });
 
   it('imgfactory verify checks an image straight from the registry', async () => {

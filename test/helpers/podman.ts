@@ -1,6 +1,6 @@
 /**
  * Real podman with isolated storage per test file. In a sandbox without cgroup v2 podman needs
- * the cgroupfs manager and no default ulimits (DESIGN.md); runc is the runtime.
+ * the cgroupfs manager and no default ulimits (containers.conf below); runc is the runtime.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -17,10 +17,25 @@ import { readLayoutSignatures } from '../../src/sign/sign-layout.js';
 import { verifyLayout } from '../../src/verify/verify-layout.js';
 import { sharedBuild, signBuiltLayout } from '../helpers/shared-build.js';
 import { tempDir } from '../helpers/tmp.js';
+import { ciInvocation } from '../../src/cli/ci-invocation.js';
+import { loadPinnedKeySet, DEFAULT_DEBIAN_KEYS_DIR } from '../../src/archive/index.js';
+import { hashFile } from '../../src/oci/hash-file.js';
+import { verifyDsse } from '../../src/provenance/dsse.js';
+import { debUri } from '../../src/provenance/purl.js';
+import { PACKAGES_FILE } from '../../src/pipeline/build.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+import { relative } from 'node:path';
 import { gpgHomeWith, skopeoStandaloneVerify, type GpgHome } from '../sign/helpers/gpg.js';
 import { testKey, type TestKey } from '../sign/helpers/keys.js';
 
 const IDENTITY = '127.0.0.1:5000/base/debian-minimal:12';
+const GITHUB_ENV = {
+  GITHUB_SERVER_URL: 'https://github.invalid',
+  GITHUB_REPOSITORY: 'org/images',
+  GITHUB_RUN_ID: '4242',
+  GITHUB_RUN_ATTEMPT: '2',
+  GITHUB_WORKFLOW_REF: 'org/images/.github/workflows/scheduled.yml@refs/heads/main',
+};
 let built: BuildResult;
 let dir: string;
 let key: TestKey;
@@ -33,11 +48,14 @@ beforeAll(async () => {
   await cp(built.report.layoutDir, dir, { recursive: true });
   key = await testKey('ed25519');
   gpg = await gpgHomeWith([key.publicKeyArmored]);
+  // The builder and invocation as `build --key` derives them from a GitHub Actions run.
+  const ci = ciInvocation(GITHUB_ENV);
   await signBuiltLayout(dir, built, {
     key: key.signing,
     identities: [IDENTITY],
     creator: 'imgfactory test',
-    builder: { id: 'https://imgfactory.dev/builder/test', version: '0.0.0' },
+    builder: { id: ci.builderId, version: '0.0.0' },
+    ...(ci.invocationId ? { invocationId: ci.invocationId } : {}),
   });
 }, 20 * 60_000);
 
@@ -96,5 +114,85 @@ describe('a signed real image', () => {
       .sort();
     expect(installed.length).toBeGreaterThan(50);
     expect(fromSbom).toEqual(installed);
+  });
+});
+
+describe('the provenance of a real build, field by field', () => {
+  interface Dependency {
+    name?: string;
+    uri?: string;
+    digest?: { sha256?: string };
+  }
+  let statement: {
+    subject: { name: string; digest: { sha256: string } }[];
+    predicate: {
+      buildDefinition: { externalParameters: Record<string, unknown>; resolvedDependencies: Dependency[] };
+      runDetails: { builder: { id: string }; metadata: { invocationId?: string; startedOn: string; finishedOn: string } };
+    };
+  };
+  let deps: Dependency[];
+
+  beforeAll(async () => {
+    const layout = await Layout.open(dir);
+    const image = layout.resolve(built.report.ref);
+    const [prov] = await readAttachments(layout, image.digest, 'provenance', (m) => new VerifyError('PROVENANCE_INVALID', m));
+    const verified = await verifyDsse(JSON.parse(prov!.layers[0]!.bytes.toString('utf8')), await readVerificationKeys([key.publicKeyArmored]));
+    statement = JSON.parse(Buffer.from(verified.payload).toString('utf8')) as typeof statement;
+    deps = statement.predicate.buildDefinition.resolvedDependencies;
+  });
+
+  it('names the built manifest as its subject', () => {
+    expect(statement.subject).toEqual([{ name: IDENTITY.replace(/:12$/, ''), digest: { sha256: built.report.manifestDigest.slice(7) } }]);
+  });
+
+  it('the recipe: its path and the sha256 of its bytes on disk', async () => {
+    const recipeSha = (await hashFile(built.recipe.file)).sha256;
+    expect(recipeSha).toBe(built.report.recipe.sha256);
+    expect(statement.predicate.buildDefinition.externalParameters.recipe).toEqual({ path: relative(REPO_ROOT, built.recipe.file), sha256: recipeSha });
+    expect(deps[0]).toEqual({ name: relative(REPO_ROOT, built.recipe.file), digest: { sha256: recipeSha } });
+  });
+
+  it('every pinned key file under keys/debian, with the sha256 of its bytes', async () => {
+    const { files } = await loadPinnedKeySet(DEFAULT_DEBIAN_KEYS_DIR);
+    expect(files.length).toBeGreaterThan(0);
+    const expected = await Promise.all(files.map(async (f) => ({ name: relative(REPO_ROOT, f.path), digest: { sha256: (await hashFile(f.path)).sha256 } })));
+    const keys = deps.filter((d) => d.name?.startsWith('keys/'));
+    expect(keys).toEqual(expected.sort((a, b) => (a.name < b.name ? -1 : 1)));
+  });
+
+  it('every InRelease of packages.json (suite, URI, digest)', async () => {
+    const manifest = JSON.parse(await readFile(join(built.report.layoutDir, PACKAGES_FILE), 'utf8')) as typeof built.packageManifest;
+    expect(manifest.inReleases.map((r) => r.suite).sort()).toEqual(['bookworm', 'bookworm-security', 'bookworm-updates']);
+    const inReleases = deps.filter((d) => d.name?.endsWith('/InRelease'));
+    expect(inReleases).toEqual(manifest.inReleases.map((r) => ({ name: `${r.suite}/InRelease`, uri: r.url, digest: { sha256: r.sha256 } })));
+    for (const r of inReleases) expect(r.uri).toMatch(/^https?:\/\/.+\/dists\/bookworm(-updates|-security)?\/InRelease$/);
+  });
+
+  it('every .deb of packages.json, by pool URI and sha256, and nothing else', async () => {
+    const manifest = JSON.parse(await readFile(join(built.report.layoutDir, PACKAGES_FILE), 'utf8')) as typeof built.packageManifest;
+    const debs = deps
+      .filter((d) => d.uri?.endsWith('.deb'))
+      .map((d) => `${d.uri} ${d.digest?.sha256}`)
+      .sort();
+    const expected = manifest.packages.map((p) => `${debUri(p)} ${p.sha256}`).sort();
+    expect(debs).toEqual(expected);
+    expect(debs).toHaveLength(built.report.packageCount);
+    // recipe + keys + InReleases + debs: no other dependency slipped in.
+    const { files } = await loadPinnedKeySet(DEFAULT_DEBIAN_KEYS_DIR);
+    expect(deps).toHaveLength(1 + files.length + manifest.inReleases.length + manifest.packages.length);
+  });
+
+  it('the GitHub Actions run: builder.id is the workflow at its ref, invocationId the run attempt', () => {
+    expect(statement.predicate.runDetails.builder.id).toBe('https://github.invalid/org/images/.github/workflows/scheduled.yml@refs/heads/main');
+    expect(statement.predicate.runDetails.metadata.invocationId).toBe('https://github.invalid/org/images/actions/runs/4242/attempts/2');
+  });
+
+  it("suite, architectures and mirrors are the build report's", () => {
+    expect(statement.predicate.buildDefinition.externalParameters).toMatchObject({
+      suite: 'bookworm',
+      architectures: [built.report.platforms[0]!.architecture],
+      mirror: built.report.mirror,
+      securityMirror: built.report.securityMirror,
+    });
   });
 });

@@ -5,7 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { lookasidePath } from '../../src/registry/lookaside.js';
 import { parseReference } from '../../src/oci/reference.js';
+import { execa } from 'execa';
 import { runCli } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { randomLayer, skopeo, writeTestAttachments, writeTestImage, testDir } from '../helpers/registry.js';
 
 let dir: string;
@@ -79,14 +81,26 @@ describe('imgfactory registry serve + push', () => {
     await expect(fetch(`${info.lookasideUrl}/`)).rejects.toThrow();
   });
 
+  it('an external tool that is missing is exit 4, one line naming the package to install', async () => {
+    // The CLI as a process with a PATH that holds no docker-registry: the tool, not the input, failed.
+    const r = await execa(process.execPath, [join(REPO_ROOT, 'bin/imgfactory.js'), 'registry', 'serve'], {
+      reject: false,
+      env: { PATH: join(dir, 'empty-path'), HOME: dir },
+      extendEnv: false,
+    });
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('apt-get install docker-registry');
+  });
+
   it('rejects a bad --port and a --user without --password-file (exit 2)', async () => {
     expect((await runCli(['registry', 'serve', '--port', '70000'])).status).toBe(2);
     expect((await runCli(['registry', 'serve', '--user', 'x'])).status).toBe(2);
   });
 
-  it('push rejects an invalid reference with REFERENCE_INVALID before touching the network', async () => {
+  it('push rejects an invalid reference with REFERENCE_INVALID (exit 2) before touching the network', async () => {
     const r = await runCli(['push', join(dir, 'img'), '127.0.0.1:1/Upper/Case:1', '--insecure', '--debug']);
-    expect(r.status).not.toBe(0);
+    expect(r.status).toBe(2);
     expect(r.stderr).toContain('[REFERENCE_INVALID]');
   });
 });

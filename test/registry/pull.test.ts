@@ -13,6 +13,7 @@ import type { LocalRegistry } from '../../src/registry/local-registry.js';
 import { pullImage, type PullVerifyContext } from '../../src/registry/pull.js';
 import { pushImage } from '../../src/registry/push.js';
 import { parseReference, referrersTag } from '../../src/oci/reference.js';
+import { generateSigningKey } from '../../src/pgp/keys.js';
 import { runCli } from '../helpers/cli.js';
 import { randomLayer, startTestRegistry, writeTestAttachments, writeTestImage, testDir, type TestImage } from '../helpers/registry.js';
 
@@ -140,16 +141,52 @@ describe('imgfactory pull', () => {
     expect(r.status).toBe(2);
   });
 
-  it('refuses to write anything until a signature verifier is wired in', async () => {
-    const key = join(dir, 'some.asc');
-    await writeFile(key, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----\n');
+  it('a real key against a signature it did not make: exit 1, one line, nothing written', async () => {
+    const key = join(dir, 'real.pub.asc');
+    await writeFile(key, (await generateSigningKey({ name: 'Pull Test', email: 'pull@imgfactory.invalid', type: 'ed25519' })).publicKeyArmored);
     const out = join(dir, 'cli-out');
-    const r = await runCli(['pull', `${registry.host}/pull/signed:1`, '--key', key, '--out', out, '--insecure'], {
+    const r = await runCli(['pull', `${registry.host}/pull/signed:1`, '--key', key, '--out', out, '--insecure', '--json'], {
       env: { PATH: process.env.PATH, HOME: dir },
     });
-    expect(r.status).not.toBe(0);
+    // The registry was reached (the signature was fetched and judged), and verification said no.
+    expect(r.status, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exitStatus: 1, code: expect.stringMatching(/^SIGNATURE_/) });
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     await expect(stat(out)).rejects.toThrow();
     expect(await leftovers()).toEqual([]);
+  });
+
+  it('an unsigned image is refused: SIGNATURE_MISSING, exit 1, nothing written', async () => {
+    const key = join(dir, 'real.pub.asc');
+    const out = join(dir, 'cli-out-unsigned');
+    const r = await runCli(['pull', `${registry.host}/pull/unsigned:1`, '--key', key, '--out', out, '--insecure', '--json'], {
+      env: { PATH: process.env.PATH, HOME: dir },
+    });
+    expect(r.status, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: 'SIGNATURE_MISSING', exitStatus: 1 });
+    await expect(stat(out)).rejects.toThrow();
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('an unreachable registry: exit 5, nothing written', async () => {
+    const key = join(dir, 'real.pub.asc');
+    const out = join(dir, 'cli-out-unreachable');
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    const r = await runCli(['pull', '127.0.0.1:1/pull/signed:1', '--key', key, '--out', out, '--insecure', '--json'], {
+      env: { PATH: process.env.PATH, HOME: dir },
+    });
+    expect(r.status, r.stderr).toBe(5);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exitStatus: 5 });
+    await expect(stat(out)).rejects.toThrow();
+  });
+
+  it('an empty key block is a usage error before any network call: exit 2', async () => {
+    const key = join(dir, 'empty.asc');
+    await writeFile(key, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----\n');
+    const r = await runCli(['pull', '127.0.0.1:1/pull/signed:1', '--key', key, '--out', join(dir, 'cli-out-empty'), '--insecure'], {
+      env: { PATH: process.env.PATH, HOME: dir },
+    });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

@@ -2,10 +2,9 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Digest } from '../../src/oci/digest.js';
 import { attestLayout } from '../../src/provenance/attest-layout.js';
 import { Layout } from '../../src/oci/layout.js';
-import { readSigningKey } from '../../src/pgp/keys.js';
+import { keyFingerprint, readSigningKey, readVerificationKeys } from '../../src/pgp/keys.js';
 import { runCli } from '../helpers/cli.js';
 import { PROVENANCE_INPUT } from '../fixtures/sign/provenance-input.js';
 import { tempDir, writeSyntheticImage } from './helpers/synthetic-image.js';
@@ -18,6 +17,9 @@ const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH, .
 let keysDir: string;
 let secret: string;
 let pub: string;
+/** Fingerprints that `keys generate` printed, to hold `keys export` and `policy` to them. */
+let generatedFingerprint: string;
+let rsaFingerprint: string;
 
 beforeAll(async () => {
   dir = await tempDir('cli');
@@ -41,6 +43,7 @@ describe('imgfactory keys', () => {
     for (const text of [r.stdout, r.stderr, await readFile(secret, 'utf8'), await readFile(pub, 'utf8')]) expect(text).not.toContain(PASSPHRASE);
     await expect(readSigningKey(await readFile(secret, 'utf8'))).rejects.toMatchObject({ code: 'KEY_PASSPHRASE_REQUIRED' });
     expect((await readSigningKey(await readFile(secret, 'utf8'), PASSPHRASE)).fingerprint).toBe(out.fingerprint);
+    generatedFingerprint = out.fingerprint;
   });
 
   it('generate: refuses to overwrite without --force (exit 2); RSA with a passphrase file; warns when unprotected', async () => {
@@ -66,10 +69,12 @@ describe('imgfactory keys', () => {
         '4096',
         '--passphrase-file',
         passFile,
+        '--json',
       ],
       { env: env() },
     );
     expect(rsa.status, rsa.stderr).toBe(0);
+    rsaFingerprint = (JSON.parse(rsa.stdout) as { fingerprint: string }).fingerprint;
     expect((await readSigningKey(await readFile(join(keysDir, 'rsa.secret.asc'), 'utf8'), PASSPHRASE)).privateKey.getAlgorithmInfo()).toMatchObject({
       bits: 4096,
     });
@@ -80,11 +85,14 @@ describe('imgfactory keys', () => {
     expect(bad.status).toBe(2);
   });
 
-  it('export: the public key only', async () => {
+  it('export: the public key only, and it is the generated key', async () => {
     const r = await runCli(['keys', 'export', secret], { env: env() });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('-----BEGIN PGP PUBLIC KEY BLOCK-----');
     expect(r.stdout).not.toContain('PRIVATE');
+    const exported = await readVerificationKeys([r.stdout]);
+    expect(exported.map((k) => keyFingerprint(k))).toEqual([generatedFingerprint]);
+    expect(exported[0]!.isPrivate()).toBe(false);
   });
 });
 
@@ -99,7 +107,7 @@ describe('imgfactory sign / verify / policy', () => {
   it('sign: one signature per identity, in the layout and the lookaside store', async () => {
     const lookaside = join(dir.path, 'lookaside');
     const r = await runCli(
-      ['sign', layout, '--key', secret, '--identity', `${REPO}:12`, '--identity', `${REPO}:bookworm`, '--lookaside', lookaside, '--json'],
+      ['sign', layout, '--key', secret, '--identity', `${REPO}:12`, '--identity', `${REPO}:bookworm`, '--lookaside-dir', lookaside, '--json'],
       { env: env({ IMGFACTORY_KEY_PASSPHRASE: PASSPHRASE }) },
     );
     expect(r.status, r.stderr).toBe(0);
@@ -160,8 +168,25 @@ describe('imgfactory sign / verify / policy', () => {
     const written = JSON.parse(r.stdout) as { policy: string; registriesD: string; keyring: string };
     expect(JSON.parse(await readFile(written.policy, 'utf8')).default).toEqual([{ type: 'reject' }]);
     expect(await readFile(written.registriesD, 'utf8')).toContain(`lookaside: "file://${join(dir.path, 'sigs')}"`);
-    expect(sha256Digest(await readFile(written.keyring))).toMatch(/^sha256:/);
+    // The keyring podman reads holds exactly the trusted keys: not empty, nothing else.
+    const keyring = await readVerificationKeys([new Uint8Array(await readFile(written.keyring))]);
+    expect(keyring.map((k) => keyFingerprint(k))).toEqual([generatedFingerprint]);
+    expect(keyring.every((k) => !k.isPrivate())).toBe(true);
     const missing = await runCli(['policy', '--key', pub, '--out', out], { env: env() });
     expect(missing.status).toBe(2);
+  });
+
+  it('policy: several --key flags give one keyring with each of their fingerprints', async () => {
+    const out = join(dir.path, 'etc-containers-two');
+    const rsaPub = join(keysDir, 'rsa.pub.asc');
+    const r = await runCli(['policy', '--key', pub, '--key', rsaPub, '--registry', '127.0.0.1:5000', '--lookaside', 'sigs', '--out', out, '--json'], {
+      cwd: dir.path,
+      env: env(),
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const written = JSON.parse(r.stdout) as { keyring: string; fingerprints: string[] };
+    expect(written.fingerprints).toEqual([generatedFingerprint, rsaFingerprint]);
+    const keyring = await readVerificationKeys([new Uint8Array(await readFile(written.keyring))]);
+    expect(keyring.map((k) => keyFingerprint(k)).sort()).toEqual([generatedFingerprint, rsaFingerprint].sort());
   });
 });

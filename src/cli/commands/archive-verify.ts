@@ -1,5 +1,5 @@
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { defaultCacheDir } from '../cache-dirs.js';
+import { resolve } from 'node:path';
 import { parseDuration } from '../../archive/freshness.js';
 import { hostArchiveMirrors } from '../../archive/host-mirror.js';
 import { securitySibling } from '../../archive/apt-sources.js';
@@ -72,17 +72,13 @@ export async function verifiedArchiveFromOptions(ctx: CommandContext, command: s
     components,
     architectures,
     updates: !boolOpt(ctx, 'no-updates'),
-    cacheDir: cacheDirOpt === undefined ? defaultArchiveCacheDir(ctx.env) : resolve(ctx.cwd, cacheDirOpt),
+    cacheDir: cacheDirOpt === undefined ? defaultCacheDir(ctx.env, 'archive') : resolve(ctx.cwd, cacheDirOpt),
     keys,
     now: new Date(),
     ...(maxReleaseAgeMs === undefined ? {} : { maxReleaseAgeMs }),
     ...(codename === undefined ? {} : { expectedCodename: codename }),
     onProgress: (m) => progress.info(m),
   });
-}
-
-export function defaultArchiveCacheDir(env: CommandContext['env']): string {
-  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'imgfactory', 'archive');
 }
 
 async function resolveMirrors(mirror: string | undefined, securityMirror: string | undefined, command: string) {

@@ -1,5 +1,6 @@
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { defaultCacheDir } from '../cache-dirs.js';
+import { ciInvocation } from '../ci-invocation.js';
 import { DEFAULT_DEBIAN_KEYS_DIR, hostArchiveMirrors } from '../../archive/index.js';
 import { DEFAULT_DEB_CACHE_MAX_BYTES, type DebCacheOptions } from '../../archive/deb-cache.js';
 import { BuildError, UsageError } from '../../errors.js';
@@ -18,20 +19,12 @@ import { writeBuildLocks } from '../../lock/write-build-locks.js';
 import { ifChanged } from './build-if-changed.js';
 import { publishedVersion } from '../../versions/publish-summary.js';
 
-export function archiveCacheDir(env: CommandContext['env']): string {
-  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'imgfactory', 'archive');
-}
-
-export function debCacheDir(env: CommandContext['env']): string {
-  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'imgfactory', 'debs');
-}
-
 function debCacheFromFlags(ctx: CommandContext): DebCacheOptions {
   const size = stringOpt(ctx, 'deb-cache-size');
   if (size !== undefined && !/^\d+$/.test(size)) throw new UsageError('BAD_OPTION', `--deb-cache-size: expected MiB (0 turns the cache off), got "${size}"`);
   const dir = stringOpt(ctx, 'deb-cache-dir');
   return {
-    dir: dir === undefined ? debCacheDir(ctx.env) : resolve(ctx.cwd, dir),
+    dir: dir === undefined ? defaultCacheDir(ctx.env, 'debs') : resolve(ctx.cwd, dir),
     maxBytes: size === undefined ? DEFAULT_DEB_CACHE_MAX_BYTES : Number(size) * 1024 * 1024,
   };
 }
@@ -75,18 +68,6 @@ export function buildSummary(r: BuildResult) {
     parents: r.parents.map((x) => ({ name: x.recipe.name, digest: x.manifestDigest })),
     stages: p.stages,
   };
-}
-
-/** CI provenance: the GitHub Actions run, when the build runs in one. */
-export function ciInvocation(env: CommandContext['env']): { builderId: string; invocationId?: string } {
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_RUN_ATTEMPT: attempt, GITHUB_WORKFLOW_REF: workflow } = env;
-  if (server && repo && run) {
-    return {
-      builderId: workflow ? `${server}/${workflow}` : `${server}/${repo}`,
-      invocationId: `${server}/${repo}/actions/runs/${run}${attempt ? `/attempts/${attempt}` : ''}`,
-    };
-  }
-  return { builderId: 'https://imgfactory.dev/builder/local' };
 }
 
 async function signingFromFlags(ctx: CommandContext): Promise<SigningOptions | undefined> {
@@ -210,7 +191,7 @@ whose lock should not move).`,
         outDir: resolve(ctx.cwd, stringOpt(ctx, 'out') ?? 'out'),
         workDir: resolve(ctx.cwd, stringOpt(ctx, 'work-dir') ?? '/var/tmp/imgfactory'),
         keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
-        archiveCacheDir: archiveCacheDir(ctx.env),
+        archiveCacheDir: defaultCacheDir(ctx.env, 'archive'),
         debCache: debCacheFromFlags(ctx),
         hostArch: hostDebianArch(process.arch),
         mirror: stringOpt(ctx, 'mirror'),

@@ -24,7 +24,8 @@ primary key) as the layout's signature attachment, replacing an earlier one.
 Options:
   --key <file>             private key (passphrase from $${PASSPHRASE_ENV} or --passphrase-file)
   --identity <ref>         docker reference the image is published as (repeat for each tag)
-  --lookaside <dir>        also write the signatures to this lookaside store,
+  --lookaside-dir <dir>    also write the signatures to this lookaside store (the same
+                           flag as push, build --push and registry serve),
                            <dir>/<repo path>@sha256=<hex>/signature-<N>
   --tag <name>             which image, when the layout holds several (its tag in index.json)
   --passphrase-file <f>    file holding the key passphrase
@@ -32,7 +33,7 @@ Options:
   options: {
     key: { type: 'string' },
     identity: { type: 'string', multiple: true },
-    lookaside: { type: 'string' },
+    'lookaside-dir': { type: 'string' },
     tag: { type: 'string' },
     'passphrase-file': { type: 'string' },
   },
@@ -53,7 +54,7 @@ Options:
       now: new Date(),
       ...(tag === undefined ? {} : { tag }),
     });
-    const lookaside = stringOpt(ctx, 'lookaside');
+    const lookaside = stringOpt(ctx, 'lookaside-dir');
     const lookasideFiles: string[] = [];
     if (lookaside !== undefined) {
       for (const [repository, signatures] of signaturesByRepository(result.signatures)) {

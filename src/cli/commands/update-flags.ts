@@ -6,7 +6,7 @@ import { UsageError } from '../../errors.js';
 import { hostDebianArch } from '../../oci/platform.js';
 import type { CheckOptions } from '../../update/check.js';
 import { boolOpt, stringOpt, type CommandContext, type OptionSpec } from '../command.js';
-import { defaultArchiveCacheDir } from './archive-verify.js';
+import { defaultCacheDir } from '../cache-dirs.js';
 
 export const UPDATE_OPTIONS: OptionSpec = {
   mirror: { type: 'string' },
@@ -43,7 +43,7 @@ export async function checkOptionsFromFlags(ctx: CommandContext, onProgress?: (m
     load: { hostArch: hostDebianArch(process.arch), displayBase: ctx.cwd },
     bootstrapper,
     keys: await loadPinnedKeys(keysDir === undefined ? DEFAULT_DEBIAN_KEYS_DIR : resolve(ctx.cwd, keysDir)),
-    cacheDir: cacheDir === undefined ? defaultArchiveCacheDir(ctx.env) : resolve(ctx.cwd, cacheDir),
+    cacheDir: cacheDir === undefined ? defaultCacheDir(ctx.env, 'archive') : resolve(ctx.cwd, cacheDir),
     ...(mirror ? { mirror } : {}),
     ...(securityMirror ? { securityMirror } : {}),
     hostMirrors: () => hostArchiveMirrors(),
