@@ -14,6 +14,7 @@ import { imgfactoryVersion } from '../../version.js';
 import { signingKeyFromFile } from './key-flags.js';
 import { signatureCreator } from './sign.js';
 import { createProgress } from '../progress.js';
+import { abortOnSignals } from '../abort-signals.js';
 import { writeBuildLocks } from '../../lock/write-build-locks.js';
 import { ifChanged } from './build-if-changed.js';
 import { publishedVersion } from '../../versions/publish-summary.js';
@@ -43,24 +44,6 @@ export function parseSourceDateEpoch(value: string | undefined, from: string): n
 }
 
 /** Turn SIGINT/SIGTERM into an abort: children are killed and the build unwinds (unmount, clean up). */
-export function abortOnSignals(io: CommandContext['io']): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    io.err(`${sig}: stopping, cleaning up mounts and temporary files (again to force)`);
-    controller.abort(new Error(sig));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 export function buildSummary(r: BuildResult) {
   const p = r.report;
   return {

@@ -4,7 +4,8 @@ import { EXPORT_FORMATS, exportImage, type ExportFormat, type ExportOptions, typ
 import { imgfactoryVersion } from '../../version.js';
 import { createProgress } from '../progress.js';
 import { listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
-import { abortOnSignals, ciInvocation } from './build.js';
+import { abortOnSignals } from '../abort-signals.js';
+import { ciInvocation } from './build.js';
 import { signingKeyFromFile, verificationKeysFromFiles } from './key-flags.js';
 import { imageSource } from './image-source.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP } from './registry-flags.js';
