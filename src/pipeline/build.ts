@@ -24,6 +24,7 @@ import { signAndAttest, type SigningOptions } from './attest.js';
 import { readReport, replaceDir, writeBuildFiles, type BuildLayerSummary, type BuildReport } from '../image/build-output.js';
 import { parentRejection, verifyParent, type VerifiedParent } from './parent.js';
 import { buildRootfs } from './rootfs.js';
+import { BaseLayerCache } from './base-cache.js';
 import { diskFullOr } from '../bootstrap/fs-error.js';
 import { StageClock, type OnBuildEvent } from './stages.js';
 
@@ -39,6 +40,8 @@ export interface BuildOptions {
   readonly archiveCacheDir: string;
   /** The verified package cache (src/archive/deb-cache.ts); absent ⇒ every .deb is downloaded. */
   readonly debCache?: DebCacheOptions;
+  /** The base-layer cache directory (src/pipeline/base-cache.ts); absent ⇒ every build bootstraps. */
+  readonly baseCacheDir?: string;
   readonly hostArch: string;
   /** Mirrors from flags; they win over the recipe's, which win over the host's apt configuration. */
   readonly mirror?: string;
@@ -236,10 +239,14 @@ async function buildOne(
         toolEnv: bootstrapEnv(options.env ?? {}),
         clock,
         signal: options.signal,
+        ...(options.baseCacheDir
+          ? { baseCache: { cache: new BaseLayerCache(options.baseCacheDir), archiveState: archive.inReleases.map((r) => r.sha256) } }
+          : {}),
       });
       packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () =>
         auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
       );
+      if (built.storeBase) await clock.time('base-cache-store', undefined, built.storeBase);
       // After the audit: only .debs proven against the verified indexes enter the cache.
       if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
       if (options.rootfsTar) {
@@ -258,7 +265,7 @@ async function buildOne(
             createdBy: parentImage.config.history?.[i]?.created_by ?? '',
           }))
         : [];
-      const allLayers = [...inheritedLayers, ...built.layers];
+      const allLayers: (LayerInfo & { createdBy: string; reused?: { key: string } })[] = [...inheritedLayers, ...built.layers];
       const config = buildImageConfig({
         debianArch: arch,
         config: recipe.config,
@@ -275,6 +282,7 @@ async function buildOne(
           uncompressedSize: i < inheritedLayers.length ? (parentLayers[i]?.uncompressedSize ?? 0) : l.uncompressedSize,
           createdBy: l.createdBy,
           inherited: i < inheritedLayers.length,
+          ...(l.reused ? { reused: l.reused } : {}),
         })),
       );
     }
