@@ -246,7 +246,14 @@ async function buildOne(
       packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () =>
         auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
       );
-      if (built.storeBase) await clock.time('base-cache-store', undefined, built.storeBase);
+      // A cache that cannot be written (full disk, a concurrent build's entry) costs the next
+      // build a bootstrap, not this build its image.
+      if (built.storeBase)
+        await clock.time('base-cache-store', undefined, () =>
+          built.storeBase!().catch((e: unknown) =>
+            clock.event({ stage: 'base-cache-store', message: `base layer not cached: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` }),
+          ),
+        );
       // After the audit: only .debs proven against the verified indexes enter the cache.
       if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
       if (options.rootfsTar) {

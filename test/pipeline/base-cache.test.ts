@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BASE_CACHE_MAX_ENTRIES, BaseLayerCache, baseLayerKey, type BaseLayerKeyInput } from '../../src/pipeline/base-cache.js';
 import type { Digest } from '../../src/oci/digest.js';
+import type { LayerInfo } from '../../src/oci/types.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -36,11 +37,11 @@ const input: BaseLayerKeyInput = {
   zlib: '1.3',
 };
 
-async function layerFile(dir: string, content: string) {
+async function layerFile(dir: string, content: string): Promise<LayerInfo & { createdBy: string }> {
   const path = join(dir, `${content}.tar.gz`);
   const bytes = Buffer.from(content);
   await writeFile(path, bytes);
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const digest: Digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   return { path, digest, diffId: digest, size: bytes.length, uncompressedSize: bytes.length, mediaType: 'x', createdBy: `made ${content}` };
 }
 
