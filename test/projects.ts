@@ -24,6 +24,7 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/pipeline/base-cache-build.test.ts',
   'test/pipeline/deb-cache-build.test.ts',
   'test/pipeline/mmdebstrap-parity.test.ts',
+  'test/pipeline/distroless.test.ts',
   'test/e2e/versions.test.ts',
   'test/pipeline/disk-full-build.test.ts',
   'test/update/real-archive.test.ts',

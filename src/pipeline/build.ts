@@ -219,6 +219,7 @@ async function buildOne(
     const images: PlatformImage[] = [];
     const platformLayers: BuildLayerSummary[][] = [];
     let packageManifest: VerifiedPackageManifest | undefined;
+    let buildRootManifest: VerifiedPackageManifest | undefined;
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
       await mkdir(root);
@@ -243,9 +244,11 @@ async function buildOne(
           ? { baseCache: { cache: new BaseLayerCache(options.baseCacheDir), archiveState: archive.inReleases.map((r) => r.sha256) } }
           : {}),
       });
-      packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () =>
-        auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
-      );
+      const audit = (database: 'status' | 'status.d' | undefined) =>
+        auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(database ? { database } : {}), ...(parent ? { inherited: parent.packages } : {}) });
+      packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () => audit(built.imageDatabase));
+      // An image assembled from a package set: the build root's other packages shaped it too.
+      if (built.imageDatabase === 'status.d') buildRootManifest = await clock.time('audit-build-root', undefined, () => audit('status'));
       // A cache that cannot be written (full disk, a concurrent build's entry) costs the next
       // build a bootstrap, not this build its image.
       if (built.storeBase)
@@ -318,6 +321,7 @@ async function buildOne(
             image: written.descriptor,
             recipe,
             packageManifest: packageManifest!,
+            ...(buildRootManifest ? { buildRootManifest } : {}),
             pinnedKeyFiles: keyFiles,
             mirror,
             securityMirror,

@@ -1,6 +1,7 @@
 /**
  * Building one architecture's root filesystem, step by step, and packing a layer after each:
- * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip.
+ * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip. A recipe with
+ * `contents` packs one layer at the end instead, selected from the finished root (contents.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir, rename } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildApt
 import { withChroot, type Chroot } from '../bootstrap/chroot.js';
 import { bootstrapIncludesUpdates, runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { diskFullOr } from '../bootstrap/fs-error.js';
-import { ensureDirInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
+import { ensureDirInRoot, readFileInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
 import { linkStagedDebs } from '../archive/deb-cache.js';
@@ -19,6 +20,7 @@ import { diffSnapshots, packLayer, snapshotTree, type Snapshot } from '../layer/
 import type { LayerInfo } from '../oci/types.js';
 import type { Recipe, RecipeLayer } from '../recipe/types.js';
 import type { StageClock } from './stages.js';
+import { prepareContents, selectContents } from './contents.js';
 import { baseLayerKey, type BaseLayerCache } from './base-cache.js';
 import { MediaType } from '../oci/mediatypes.js';
 import { imgfactoryVersion } from '../version.js';
@@ -58,6 +60,12 @@ export interface RootfsResult {
   readonly finalSnapshot: Snapshot;
   /** Every .deb fetched during the build (for the audit). */
   readonly debFiles: readonly string[];
+  /**
+   * Where the image's dpkg database is in the root: `status.d` for recipe `contents` (the
+   * image is a selection; `status` describes the build root); otherwise undefined, whichever
+   * the root has (a child of an assembled parent has only `status.d`).
+   */
+  readonly imageDatabase?: 'status.d';
   /** Puts the freshly built base layer into the base-layer cache (call after the audit). */
   readonly storeBase?: () => Promise<void>;
 }
@@ -190,9 +198,9 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   const toolLine = (stage: string) => (line: string) => clock.event({ stage, toolLine: line });
   const layers: BuiltLayer[] = [];
   let layerNo = 0;
-  const pack = async (before: Snapshot | undefined, createdBy: string): Promise<Snapshot> => {
+  const pack = async (before: Snapshot | undefined, createdBy: string, select = (s: Snapshot) => s): Promise<Snapshot> => {
     await scrubRoot(root, input.sourceDateEpoch);
-    const after = await snapshot(root);
+    const after = select(await snapshot(root));
     const info = await packLayer({
       root,
       snapshot: after,
@@ -208,9 +216,10 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     return after;
   };
 
-  // A recipe that strips (distroless) collapses its own steps into one layer, so nothing it
-  // deletes (a shell, apt) survives in a lower layer underneath a whiteout.
-  const squash = recipe.strip !== null;
+  // A recipe that strips collapses its own steps into one layer, so nothing it deletes (a shell,
+  // apt) survives in a lower layer underneath a whiteout; one assembled from a package set
+  // (contents) is a single layer selected from the finished build root.
+  const squash = recipe.strip !== null || recipe.contents !== null;
   let current: Snapshot | undefined;
 
   // --- base-layer cache (src/pipeline/base-cache.ts): a hit replaces bootstrap, upgrade and base pack.
@@ -258,7 +267,11 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   }
   const snapshotBase = current;
 
-  if (!reusedBase) {
+  // A parent assembled from a package set (contents) has no dpkg or apt (the recipe loader
+  // refuses packages on it): its child only adds files and users, and no apt or dpkg
+  // configuration lands in its layer. (A reused base layer has its configuration already.)
+  const hasDpkg = (await readFileInRoot(root, '/var/lib/dpkg/status')) !== undefined;
+  if (!reusedBase && hasDpkg) {
     await writeBuildAptConfig(input);
     // apt's own hash check against its signed lists applies to these as to any cached file.
     // The directory is resolved inside the root (a link there cannot send the .debs elsewhere).
@@ -305,6 +318,16 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     if (baseKey !== undefined && base) storeBase = () => input.baseCache!.cache.store(baseKey, base);
   }
 
+  const contents = recipe.contents;
+  if (contents) {
+    await clock.time('contents', `apt-get install ${contents.packages.join(' ')}`, () =>
+      inChroot(root, signal, async (c) => {
+        await aptUpdate(c);
+        await apt(c, ['-y', 'install', ...contents.packages], toolLine('contents'));
+      }),
+    );
+  }
+
   for (const l of recipe.layers) {
     const step = async () => {
       if (l.packages.length > 0 || l.remove.packages.length > 0) {
@@ -325,7 +348,20 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     await clock.time(`layer:${l.name}`, undefined, step);
   }
 
-  if (squash) {
+  if (contents) {
+    await clock.time(
+      'assemble',
+      `selecting ${contents.packages.length} packages' files and ${contents.generated.length} generated files; one layer`,
+      async () => {
+        const plan = await prepareContents(root, { ...recipe, contents });
+        current = await pack(
+          undefined,
+          `imgfactory ${recipe.name}: packages ${contents.packages.join(' ')}${contents.generated.length > 0 ? `; generated ${contents.generated.join(' ')}` : ''}${recipe.layers.length > 0 ? `; layers ${recipe.layers.map((l) => l.name).join(', ')}` : ''}`,
+          (full) => selectContents(full, contents, plan),
+        );
+      },
+    );
+  } else if (squash) {
     await clock.time('strip', 'removing shell, package tools; one layer', async () => {
       await applyStrip(root, recipe.strip!);
       current = await pack(snapshotBase, `imgfactory ${recipe.name}: ${recipe.layers.map((l) => l.name).join(', ') || 'base'} + strip (squashed)`);
@@ -335,5 +371,11 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     current = await pack(current, `imgfactory ${recipe.name}: configuration`);
   }
 
-  return { layers, finalSnapshot: current!, debFiles: await downloadedDebs(root, BUILD_DEB_DIR), ...(storeBase ? { storeBase } : {}) };
+  return {
+    layers,
+    finalSnapshot: current!,
+    debFiles: await downloadedDebs(root, BUILD_DEB_DIR),
+    ...(contents ? { imageDatabase: 'status.d' as const } : {}),
+    ...(storeBase ? { storeBase } : {}),
+  };
 }
