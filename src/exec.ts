@@ -2,7 +2,6 @@
  * The one subprocess runner. argv arrays only (never a re-split command string); failures
  * carry the tail of stderr so a one-line CLI error is still actionable.
  */
-import { execa } from 'execa';
 import { ExecError, type ExecErrorCode } from './errors.js';
 
 export interface RunOptions {
@@ -37,6 +36,9 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   const [file, ...args] = argv;
   if (!file) throw new ExecError('COMMAND_FAILED', 'empty command');
   const ok = new Set([0, ...(options.okExitCodes ?? [])]);
+  // Loaded on first use: execa and its dependencies cost every CLI start ~0.05 s, and commands
+  // such as push never run a tool.
+  const { execa } = await import('execa');
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,

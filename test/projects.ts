@@ -21,6 +21,7 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/pipeline/build.test.ts',
   'test/pipeline/signed-build.test.ts',
   'test/pipeline/parent.test.ts',
+  'test/pipeline/base-cache-build.test.ts',
   'test/pipeline/deb-cache-build.test.ts',
   'test/pipeline/mmdebstrap-parity.test.ts',
   'test/pipeline/distroless.test.ts',

@@ -3,8 +3,9 @@
  * for `<suite>` and optionally `<suite>-updates` and `<suite>-security`. Everything it returns
  * was proven against a signature by a pinned key; every cached file is one it verified.
  */
-import { gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { ArchiveError, ExecError } from '../errors.js';
 import { run } from '../exec.js';
 import type { VerifiedInRelease } from './package-manifest.js';
@@ -13,11 +14,9 @@ import { sha256Hex } from '../oci/digest.js';
 import { readCached, storeVerified } from './content-cache.js';
 import { fetchBytes, type HttpOptions } from './http.js';
 import { verifyInRelease, type VerifiedRelease } from './inrelease.js';
-import { parsePackagesIndex } from './packages-index.js';
+import { PackagesIndexReader, type PackageEntry } from './packages-index.js';
 import type { PinnedKey } from './pinned-keys.js';
 import type { ReleaseFileEntry } from './release.js';
-
-const gunzipAsync = promisify(gunzip);
 
 export interface FetchVerifiedArchiveOptions {
   /** Ctrl-C: stops every download. */
@@ -196,8 +195,7 @@ async function fetchSuite(source: SuiteSource, o: FetchVerifiedArchiveOptions, h
       const entry = chooseIndexFile(release, component, architecture, inReleaseUrl);
       const url = `${archiveUrl}/dists/${suite}/${entry.path}`;
       const compressed = await verifiedIndexBytes(url, entry, o.cacheDir, http);
-      const text = await decompressIndex(compressed, entry, release, url);
-      const list = parsePackagesIndex(text, url).map((p): ArchivePackage => ({ ...p, suite, component, archiveUrl }));
+      const list: ArchivePackage[] = await readIndex(compressed, entry, release, url, { suite, component, archiveUrl });
       packages.push(list);
       indexes.push({ suite, component, architecture, archiveUrl, path: entry.path, url, sha256: entry.sha256, size: entry.size, packageCount: list.length });
       o.onProgress?.(`${suite}: ${entry.path} verified, ${list.length} packages`);
@@ -239,30 +237,53 @@ async function verifiedIndexBytes(url: string, entry: ReleaseFileEntry, cacheDir
   return bytes;
 }
 
-/** Decompresses a verified index, and checks the result against the Release's uncompressed entry when it has one. */
-async function decompressIndex(bytes: Uint8Array, entry: ReleaseFileEntry, release: VerifiedRelease, url: string): Promise<string> {
-  let plain: Uint8Array;
+/**
+ * Decompresses and parses a verified index, checking the decompressed bytes against the
+ * Release's uncompressed entry when it has one. A gzip index is parsed as it inflates: a 45 MB
+ * Packages file is never in memory whole.
+ */
+async function readIndex<Extra extends object>(
+  bytes: Uint8Array,
+  entry: ReleaseFileEntry,
+  release: VerifiedRelease,
+  url: string,
+  extra: Extra,
+): Promise<(PackageEntry & Extra)[]> {
+  const reader = new PackagesIndexReader(url, extra);
+  const hash = createHash('sha256');
+  let size = 0;
+  const take = (chunk: Uint8Array): void => {
+    hash.update(chunk);
+    size += chunk.length;
+    reader.push(chunk);
+  };
   try {
-    if (entry.path.endsWith('.gz')) plain = await gunzipAsync(bytes);
-    else if (entry.path.endsWith('.xz')) plain = Buffer.from((await run(['xz', '--decompress', '--stdout'], { input: Buffer.from(bytes) })).stdout, 'utf8');
-    else plain = bytes;
+    if (entry.path.endsWith('.gz')) {
+      for await (const chunk of Readable.from([bytes]).pipe(createGunzip()) as AsyncIterable<Buffer>) take(chunk);
+    } else if (entry.path.endsWith('.xz')) {
+      take(Buffer.from((await run(['xz', '--decompress', '--stdout'], { input: Buffer.from(bytes) })).stdout, 'utf8'));
+    } else {
+      take(bytes);
+    }
   } catch (cause) {
     if (cause instanceof ExecError && cause.code === 'TOOL_MISSING') throw cause;
+    if (cause instanceof ArchiveError) throw cause;
     throw new ArchiveError('INDEX_MALFORMED', `${url}: does not decompress (${(cause as Error).message.split('\n')[0]})`, {
       cause,
       details: { file: url },
     });
   }
+  const packages = reader.end();
   const plainEntry = release.files.get(entry.path.replace(/\.(gz|xz)$/, ''));
   if (plainEntry && plainEntry !== entry) {
-    const sha256 = sha256Hex(plain);
-    if (plain.length !== plainEntry.size || sha256 !== plainEntry.sha256) {
+    const sha256 = hash.digest('hex');
+    if (size !== plainEntry.size || sha256 !== plainEntry.sha256) {
       throw new ArchiveError('INDEX_HASH_MISMATCH', `${url}: decompressed content does not match the signed ${plainEntry.path}`, {
         details: { file: url, sha256, expectedSha256: plainEntry.sha256 },
       });
     }
   }
-  return new TextDecoder('utf-8').decode(plain);
+  return packages;
 }
 
 function trimSlash(u: string): string {

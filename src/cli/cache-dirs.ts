@@ -7,7 +7,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
-export type CacheKind = 'archive' | 'debs';
+export type CacheKind = 'archive' | 'debs' | 'base-layers';
 
 export function defaultCacheDir(env: Readonly<Record<string, string | undefined>>, kind: CacheKind): string {
   const xdg = env.XDG_CACHE_HOME;

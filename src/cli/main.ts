@@ -7,7 +7,7 @@ import { inspect, parseArgs } from 'node:util';
 import { ExitStatus, fileSystemError, ImgfactoryError, UsageError } from '../errors.js';
 import { imgfactoryVersion } from '../version.js';
 import type { Command, CommandContext, Io } from './command.js';
-import { commands } from './commands/index.js';
+import { commandLoaders, type CommandLoader } from './commands/loaders.js';
 import { useProxiesFrom } from './proxy.js';
 
 const GLOBAL_OPTIONS = {
@@ -17,7 +17,12 @@ const GLOBAL_OPTIONS = {
   version: { type: 'boolean', short: 'V' },
 } as const;
 
-function topHelp(): string {
+/** Every command, loaded: only for the overview, which lists their summaries. */
+async function allCommands(): Promise<readonly Command[]> {
+  return (await import('./commands/index.js')).commands;
+}
+
+function topHelp(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'imgfactory: trusted base images from Debian-signed packages',
@@ -38,9 +43,9 @@ function topHelp(): string {
   ].join('\n');
 }
 
-function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+function findCommand(argv: readonly string[]): { command: CommandLoader; rest: string[] } | undefined {
   // Longest match first: `archive verify` before `archive`.
-  const sorted = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
+  const sorted = [...commandLoaders].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
   for (const c of sorted) {
     const words = c.name.split(' ');
     if (words.every((w, i) => argv[i] === w)) return { command: c, rest: argv.slice(words.length) };
@@ -82,19 +87,20 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       return ExitStatus.ok;
     }
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-      io.out(topHelp());
+      io.out(topHelp(await allCommands()));
       return argv.length === 0 ? ExitStatus.usage : ExitStatus.ok;
     }
     const found = findCommand(argv);
     if (!found) {
-      const group = commands.filter((c) => c.name.startsWith(`${argv[0]} `));
+      const group = commandLoaders.filter((c) => c.name.startsWith(`${argv[0]} `));
       if (group.length > 0) {
         io.err(`imgfactory ${argv[0]}: choose one of: ${group.map((c) => c.name).join(', ')}`);
         return ExitStatus.usage;
       }
       throw new UsageError('UNKNOWN_COMMAND', `unknown command "${argv[0]}" (see imgfactory --help)`);
     }
-    const { command, rest } = found;
+    const { rest } = found;
+    const command = await found.command.load();
     let parsed: ReturnType<typeof parseArgs>;
     try {
       parsed = parseArgs({

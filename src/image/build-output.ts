@@ -21,6 +21,8 @@ export interface BuildLayerSummary {
   readonly createdBy: string;
   /** Taken unchanged from the parent image. */
   readonly inherited: boolean;
+  /** Taken from the base-layer cache under this key instead of being built (re-hashed first). */
+  readonly reused?: { readonly key: string };
 }
 
 export interface BuildReport {

@@ -14,7 +14,7 @@ import type { Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/mediatypes.js';
 import type { LayerInfo } from '../oci/types.js';
 import { DEFAULT_GZIP_LEVEL } from './gzip.js';
-import { parallelGzip } from './parallel-gzip.js';
+import { PARALLEL_GZIP_BLOCK_SIZE, parallelGzip } from './parallel-gzip.js';
 import { encodeTarHeader, endOfArchive, paddingFor } from './tar-header.js';
 import { planLayerEntries, planRootfsEntries, type PlannedEntry } from './tar-plan.js';
 import type { LayerChanges, Snapshot, SnapshotEntry } from './types.js';
@@ -124,30 +124,80 @@ function hashingPassThrough(): { stream: Transform; digest(): Digest; bytes(): n
   };
 }
 
-async function* tarBytes(root: string, plan: readonly PlannedEntry[]): AsyncGenerator<Buffer> {
+/**
+ * The tar stream in batches of TAR_BATCH bytes: headers, contents and padding are copied (file
+ * contents read straight) into one buffer, so the hashing and compressing stages see 77 pieces
+ * of a 77 MB tree instead of three per file (measured: per-piece stream overhead was a third of
+ * the main thread's time). A multiple of the gzip block size, so blocks are cut without copying.
+ */
+export const TAR_BATCH = 8 * PARALLEL_GZIP_BLOCK_SIZE;
+
+function* tarBytes(root: string, plan: readonly PlannedEntry[]): Generator<Buffer> {
+  const batch = new TarBatch();
   for (const { header, content } of plan) {
-    yield encodeTarHeader(header);
+    yield* batch.put(encodeTarHeader(header));
     if (content === undefined) continue;
-    yield* fileContent(join(root, content.path), content);
-    const pad = paddingFor(content.size);
-    if (pad > 0) yield Buffer.alloc(pad);
+    yield* fileContent(batch, join(root, content.path), content);
+    yield* batch.zeros(paddingFor(content.size));
   }
-  yield endOfArchive();
+  yield* batch.put(endOfArchive());
+  yield* batch.end();
 }
 
-const READ_CHUNK = 256 * 1024;
+class TarBatch {
+  buf = Buffer.allocUnsafe(TAR_BATCH);
+  used = 0;
+
+  get free(): number {
+    return TAR_BATCH - this.used;
+  }
+
+  /** Hands out the batch when full (a fresh buffer follows: the stages downstream keep theirs). */
+  *full(): Generator<Buffer> {
+    if (this.used < TAR_BATCH) return;
+    yield this.buf;
+    this.buf = Buffer.allocUnsafe(TAR_BATCH);
+    this.used = 0;
+  }
+
+  *put(bytes: Buffer): Generator<Buffer> {
+    let at = 0;
+    while (at < bytes.length) {
+      const n = Math.min(this.free, bytes.length - at);
+      bytes.copy(this.buf, this.used, at, at + n);
+      this.used += n;
+      at += n;
+      yield* this.full();
+    }
+  }
+
+  *zeros(count: number): Generator<Buffer> {
+    while (count > 0) {
+      const n = Math.min(this.free, count);
+      this.buf.fill(0, this.used, this.used + n);
+      this.used += n;
+      count -= n;
+      yield* this.full();
+    }
+  }
+
+  *end(): Generator<Buffer> {
+    if (this.used > 0) yield this.buf.subarray(0, this.used);
+    this.used = 0;
+  }
+}
 
 /**
- * Exactly the bytes the snapshot described: the header already promised `entry.size`, so a
- * file that was replaced, resized or rewritten since the snapshot is an error. One fstat after
- * the last read catches all three (a new inode, a new size, a new ctime).
+ * Exactly the bytes the snapshot described, read into the batch: the header already promised
+ * `entry.size`, so a file that was replaced, resized or rewritten since the snapshot is an
+ * error. One fstat after the last read catches all three (a new inode, a new size, a new ctime).
  *
  * Synchronous fs calls on purpose: a rootfs is tens of thousands of small files, and each async
  * call is a thread-pool round trip; measured on 27,500 files, async open/read/fstat/close took
  * 5–9 s and the same sync calls 0.9 s. Each call is short, so the event loop still turns
- * between chunks (gzip and the file writes run meanwhile).
+ * between batches (gzip and the file writes run meanwhile).
  */
-function* fileContent(abs: string, entry: SnapshotEntry): Generator<Buffer> {
+function* fileContent(batch: TarBatch, abs: string, entry: SnapshotEntry): Generator<Buffer> {
   let fd: number;
   try {
     fd = openSync(abs, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
@@ -157,11 +207,11 @@ function* fileContent(abs: string, entry: SnapshotEntry): Generator<Buffer> {
   try {
     let position = 0;
     while (position < entry.size) {
-      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, entry.size - position));
-      const bytesRead = readSync(fd, buf, 0, buf.length, position);
+      const bytesRead = readSync(fd, batch.buf, batch.used, Math.min(batch.free, entry.size - position), position);
       if (bytesRead === 0) throw changed(abs, `shrank to ${position} bytes`);
       position += bytesRead;
-      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      batch.used += bytesRead;
+      yield* batch.full();
     }
     const st = fstatSync(fd, { bigint: true });
     if (st.ino !== entry.ino || st.dev !== entry.dev) throw changed(abs, 'was replaced');

@@ -189,6 +189,21 @@ export class Layout {
     if (pending) yield pending;
   }
 
+  /** A blob is present, a regular file of its descriptor's size; not hashed (see checkBlob). */
+  async statBlob(desc: Descriptor): Promise<void> {
+    const handle = await openRegular(this.blobPath(desc.digest)).catch((e: unknown) => {
+      throw this.blobReadError(desc.digest, e);
+    });
+    try {
+      const { size } = await handle.stat();
+      if (size !== desc.size) {
+        throw new LayoutError('LAYOUT_BLOB_CORRUPT', `${this.dir}: blob ${desc.digest} has ${size} bytes, its descriptor says ${desc.size}`);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** Hash a blob on disk against its descriptor, streaming. */
   async checkBlob(desc: Descriptor, signal?: AbortSignal): Promise<void> {
     for await (const _ of this.openBlob(desc, signal));

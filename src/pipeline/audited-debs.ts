@@ -8,20 +8,29 @@
 import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { BuildError } from '../errors.js';
 
+export interface InheritedPackage {
+  readonly package: string;
+  readonly version?: string;
+  readonly architecture?: string;
+}
+
 export interface AuditedDebsInput {
   readonly recipeName: string;
   readonly architecture: string;
   /** The audit's result for this architecture's root. */
   readonly manifest: VerifiedPackageManifest;
-  /** The parent's manifest: its packages were downloaded (and audited) when the parent was built. */
-  readonly inherited?: VerifiedPackageManifest;
+  /**
+   * Packages that reached the root already audited: the parent's (downloaded and audited when
+   * the parent was built) or a reused base layer's (audited before it entered the base-layer cache).
+   */
+  readonly inherited?: readonly InheritedPackage[];
   /** How many downloaded .deb files the audit hashed. */
   readonly debsAudited: number;
 }
 
 /** Packages this build installed itself (not the parent's, at the parent's version). */
-export function newlyInstalled(manifest: VerifiedPackageManifest, inherited?: VerifiedPackageManifest): number {
-  const fromParent = new Set((inherited?.packages ?? []).map((p) => `${p.package}\0${p.version}\0${p.architecture}`));
+export function newlyInstalled(manifest: VerifiedPackageManifest, inherited?: readonly InheritedPackage[]): number {
+  const fromParent = new Set((inherited ?? []).map((p) => `${p.package}\0${p.version}\0${p.architecture}`));
   return manifest.packages.filter((p) => !fromParent.has(`${p.package}\0${p.version}\0${p.architecture}`)).length;
 }
 

@@ -25,6 +25,7 @@ import { signAndAttest, type SigningOptions } from './attest.js';
 import { readReport, replaceDir, writeBuildFiles, type BuildLayerSummary, type BuildReport } from '../image/build-output.js';
 import { parentRejection, verifyParent, type VerifiedParent } from './parent.js';
 import { buildRootfs } from './rootfs.js';
+import { BaseLayerCache } from './base-cache.js';
 import { diskFullOr } from '../bootstrap/fs-error.js';
 import { StageClock, type OnBuildEvent } from './stages.js';
 
@@ -40,6 +41,8 @@ export interface BuildOptions {
   readonly archiveCacheDir: string;
   /** The verified package cache (src/archive/deb-cache.ts); absent ⇒ every .deb is downloaded. */
   readonly debCache?: DebCacheOptions;
+  /** The base-layer cache directory (src/pipeline/base-cache.ts); absent ⇒ every build bootstraps. */
+  readonly baseCacheDir?: string;
   readonly hostArch: string;
   /** Mirrors from flags; they win over the recipe's, which win over the host's apt configuration. */
   readonly mirror?: string;
@@ -239,6 +242,9 @@ async function buildOne(
         toolEnv: bootstrapEnv(options.env ?? {}),
         clock,
         signal: options.signal,
+        ...(options.baseCacheDir
+          ? { baseCache: { cache: new BaseLayerCache(options.baseCacheDir), archiveState: archive.inReleases.map((r) => r.sha256) } }
+          : {}),
       });
       const audit = (database: 'status' | 'status.d' | undefined) =>
         auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(database ? { database } : {}), ...(parent ? { inherited: parent.packages } : {}) });
@@ -250,9 +256,17 @@ async function buildOne(
         architecture: arch,
         manifest: buildRootManifest ?? packageManifest,
         debsAudited: built.debFiles.length,
-        ...(parent ? { inherited: parent.packages } : {}),
+        ...(parent ? { inherited: parent.packages.packages } : built.reusedBasePackages ? { inherited: built.reusedBasePackages } : {}),
       });
       debsAudited += built.debFiles.length;
+      // A cache that cannot be written (full disk, a concurrent build's entry) costs the next
+      // build a bootstrap, not this build its image.
+      if (built.storeBase)
+        await clock.time('base-cache-store', undefined, () =>
+          built.storeBase!().catch((e: unknown) =>
+            clock.event({ stage: 'base-cache-store', message: `base layer not cached: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` }),
+          ),
+        );
       // After the audit: only .debs proven against the verified indexes enter the cache.
       if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
       if (options.rootfsTar) {
@@ -271,7 +285,7 @@ async function buildOne(
             createdBy: parentImage.config.history?.[i]?.created_by ?? '',
           }))
         : [];
-      const allLayers = [...inheritedLayers, ...built.layers];
+      const allLayers: (LayerInfo & { createdBy: string; reused?: { key: string } })[] = [...inheritedLayers, ...built.layers];
       const config = buildImageConfig({
         debianArch: arch,
         config: recipe.config,
@@ -288,6 +302,7 @@ async function buildOne(
           uncompressedSize: i < inheritedLayers.length ? (parentLayers[i]?.uncompressedSize ?? 0) : l.uncompressedSize,
           createdBy: l.createdBy,
           inherited: i < inheritedLayers.length,
+          ...(l.reused ? { reused: l.reused } : {}),
         })),
       );
     }

@@ -3,6 +3,7 @@
  * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip. A recipe with
  * `contents` packs one layer at the end instead, selected from the finished root (contents.ts).
  */
+import { createHash } from 'node:crypto';
 import { readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot } from '../bootstrap/apply-rules.js';
@@ -13,6 +14,7 @@ import { diskFullOr } from '../bootstrap/fs-error.js';
 import { ensureDirInRoot, readFileInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
+import { parseDpkgStatus, type DpkgStatusEntry } from '../archive/dpkg-status.js';
 import { linkStagedDebs } from '../archive/deb-cache.js';
 import { run } from '../exec.js';
 import { diffSnapshots, packLayer, snapshotTree, type Snapshot } from '../layer/index.js';
@@ -20,9 +22,14 @@ import type { LayerInfo } from '../oci/types.js';
 import type { Recipe, RecipeLayer } from '../recipe/types.js';
 import type { StageClock } from './stages.js';
 import { prepareContents, selectContents } from './contents.js';
+import { baseLayerKey, type BaseLayerCache } from './base-cache.js';
+import { MediaType } from '../oci/mediatypes.js';
+import { imgfactoryVersion } from '../version.js';
 
 export interface BuiltLayer extends LayerInfo {
   readonly createdBy: string;
+  /** Taken from the base-layer cache (src/pipeline/base-cache.ts) under this key. */
+  readonly reused?: { readonly key: string };
 }
 
 export interface RootfsInput {
@@ -45,6 +52,8 @@ export interface RootfsInput {
   readonly toolEnv: Record<string, string>;
   readonly clock: StageClock;
   readonly signal?: AbortSignal;
+  /** Reuse (and fill) the base-layer cache; `archiveState` is the verified InReleases' SHA-256s. */
+  readonly baseCache?: { readonly cache: BaseLayerCache; readonly archiveState: readonly string[] };
 }
 
 export interface RootfsResult {
@@ -58,17 +67,23 @@ export interface RootfsResult {
    * the root has (a child of an assembled parent has only `status.d`).
    */
   readonly imageDatabase?: 'status.d';
+  /** The packages of a base layer taken from the cache: audited, .debs included, before it was stored. */
+  readonly reusedBasePackages?: readonly DpkgStatusEntry[];
+  /** Puts the freshly built base layer into the base-layer cache (call after the audit). */
+  readonly storeBase?: () => Promise<void>;
 }
 
 const snapshot = (root: string) => snapshotTree(root, { exclude: LAYER_EXCLUDES });
 
-async function writeBuildAptConfig(input: RootfsInput): Promise<void> {
+/** `buildOnly`: only the build's own apt setup under /run (the image's part is in a reused base layer already). */
+async function writeBuildAptConfig(input: RootfsInput, buildOnly = false): Promise<void> {
   const { root, recipe } = input;
   for (const sub of ['sources.list.d', 'lists/partial', 'archives/partial', 'log']) await ensureDirInRoot(root, `${BUILD_APT_DIR}/${sub}`);
   await writeFileInRoot(root, `${BUILD_APT_DIR}/empty.list`, '', 0o644);
   await writeFileInRoot(root, BUILD_KEYRING, await readFile(input.keyring), 0o644);
   const sources = { mirror: input.mirror, securityMirror: input.securityMirror, suite: recipe.suite, components: recipe.components, updates: recipe.updates };
   await writeFileInRoot(root, `${BUILD_APT_DIR}/sources.list.d/build.sources`, aptSourcesDeb822({ ...sources, signedBy: BUILD_KEYRING }), 0o644);
+  if (buildOnly) return;
   // The image's own sources trust the distribution keyring the image ships (package debian-archive-keyring).
   await writeFileInRoot(root, '/etc/apt/sources.list.d/debian.sources', aptSourcesDeb822({ ...sources, signedBy: IMAGE_KEYRING }), 0o644);
   await removePaths(root, ['/etc/apt/sources.list']);
@@ -108,6 +123,71 @@ function describeLayer(l: RecipeLayer): string {
   return `imgfactory layer ${l.name}: ${parts.join('; ') || 'no changes'}`;
 }
 
+async function baseKeyFor(input: RootfsInput): Promise<string> {
+  const { recipe } = input;
+  return baseLayerKey({
+    inReleaseSha256s: input.baseCache!.archiveState,
+    suite: recipe.suite,
+    variant: recipe.variant,
+    components: recipe.components,
+    updates: recipe.updates,
+    slim: recipe.slim ?? null,
+    arch: input.arch,
+    mirror: input.mirror,
+    securityMirror: input.securityMirror,
+    keyringSha256: createHash('sha256')
+      .update(await readFile(input.keyring))
+      .digest('hex'),
+    bootstrapper: input.bootstrapper,
+    sourceDateEpoch: input.sourceDateEpoch,
+    excludes: LAYER_EXCLUDES,
+    imgfactoryVersion: imgfactoryVersion(),
+    node: process.versions.node,
+    zlib: process.versions.zlib ?? 'unknown',
+  });
+}
+
+/** A cache hit, re-hashed, unpacked into the (empty) root; undefined on a miss. */
+async function reuseBase(input: RootfsInput, key: string, blobFile: string): Promise<BuiltLayer | undefined> {
+  const hit = await input.baseCache!.cache.take(key, blobFile);
+  if (!hit) {
+    input.clock.event({ stage: 'base-cache', message: `no cached base layer for key ${key.slice(0, 16)}; bootstrapping` });
+    return undefined;
+  }
+  await input.clock.time('base-cache', `reusing base layer ${hit.digest} (key ${key.slice(0, 16)}, re-hashed)`, () =>
+    run(
+      [
+        'tar',
+        '--extract',
+        '--gzip',
+        '--file',
+        blobFile,
+        '--directory',
+        input.root,
+        '--numeric-owner',
+        '--same-owner',
+        '--same-permissions',
+        '--xattrs',
+        '--xattrs-include=*',
+      ],
+      {
+        failCode: 'COMMAND_FAILED',
+        ...(input.signal ? { signal: input.signal } : {}),
+      },
+    ),
+  );
+  return {
+    digest: hit.digest,
+    diffId: hit.diffId,
+    size: hit.size,
+    uncompressedSize: hit.uncompressedSize,
+    mediaType: MediaType.layerTarGzip,
+    path: blobFile,
+    createdBy: hit.createdBy,
+    reused: { key },
+  };
+}
+
 export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
   try {
     return await buildRootfsSteps(input);
@@ -145,7 +225,25 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   const squash = recipe.strip !== null || recipe.contents !== null;
   let current: Snapshot | undefined;
 
-  if (input.parent) {
+  // --- base-layer cache (src/pipeline/base-cache.ts): a hit replaces bootstrap, upgrade and base pack.
+  let storeBase: (() => Promise<void>) | undefined;
+  const baseKey = !input.parent && !squash && input.baseCache ? await baseKeyFor(input) : undefined;
+  const reusedBase = baseKey === undefined ? undefined : await reuseBase(input, baseKey, join(input.blobDir, `layer-${input.arch}-${layerNo}.tar.gz`));
+  let reusedBasePackages: DpkgStatusEntry[] | undefined;
+  if (reusedBase) {
+    layerNo++;
+    layers.push(reusedBase);
+    reusedBasePackages = parseDpkgStatus((await readFileInRoot(root, '/var/lib/dpkg/status')) ?? '');
+    // The build's apt setup lives under /run (not in any layer) and is written before the
+    // snapshot, as a bootstrap's is, so the next layer's changes are the same as after one.
+    await writeBuildAptConfig(input, true);
+    if (input.debCacheDir !== undefined) await linkStagedDebs(input.debCacheDir, await ensureDirInRoot(root, BUILD_DEB_DIR));
+  }
+  // --- end base-layer cache
+
+  if (reusedBase) {
+    // Nothing to bootstrap: the cached base layer is unpacked above.
+  } else if (input.parent) {
     await clock.time('unpack-parent', `${input.parent.layoutDir}:${input.parent.ref}`, () =>
       run(['umoci', 'raw', 'unpack', '--image', `${input.parent!.layoutDir}:${input.parent!.ref}`, root], { failCode: 'COMMAND_FAILED', signal }),
     );
@@ -176,9 +274,9 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
 
   // A parent assembled from a package set (contents) has no dpkg or apt (the recipe loader
   // refuses packages on it): its child only adds files and users, and no apt or dpkg
-  // configuration lands in its layer.
+  // configuration lands in its layer. (A reused base layer has its configuration already.)
   const hasDpkg = (await readFileInRoot(root, '/var/lib/dpkg/status')) !== undefined;
-  if (hasDpkg) {
+  if (!reusedBase && hasDpkg) {
     await writeBuildAptConfig(input);
     // apt's own hash check against its signed lists applies to these as to any cached file.
     // The directory is resolved inside the root (a link there cannot send the .debs elsewhere).
@@ -193,7 +291,17 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     aptUpdated = true;
   };
 
-  if (!input.parent) {
+  if (reusedBase) {
+    // The tree as a bootstrap leaves it when the base is packed: where that bootstrap's updates
+    // came from a separate upgrade, apt's lists were fetched before the base snapshot, so they
+    // are here too (the fetch touches /tmp; fetched later, /tmp would join the next layer).
+    if (recipe.updates && !bootstrapIncludesUpdates({ bootstrapper: input.bootstrapper, updates: { securityMirror: input.securityMirror } })) {
+      await clock.time('apt-update', `${recipe.suite}-updates, ${recipe.suite}-security lists`, () => inChroot(root, signal, aptUpdate));
+    }
+    await scrubRoot(root, input.sourceDateEpoch);
+    current = await snapshot(root);
+  }
+  if (!input.parent && !reusedBase) {
     // mmdebstrap already installed from -updates and -security in its one pass.
     if (recipe.updates && !bootstrapIncludesUpdates({ bootstrapper: input.bootstrapper, updates: { securityMirror: input.securityMirror } })) {
       await clock.time('upgrade', `${recipe.suite}-updates, ${recipe.suite}-security`, () =>
@@ -210,6 +318,9 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
           `imgfactory bootstrap: ${input.bootstrapper} --variant=${recipe.variant} ${recipe.suite}${recipe.updates ? ' + updates + security' : ''}`,
         ),
       );
+    const base = layers[0];
+    // Stored by the caller after the audit: only a base whose packages were proven is kept.
+    if (baseKey !== undefined && base) storeBase = () => input.baseCache!.cache.store(baseKey, base);
   }
 
   const contents = recipe.contents;
@@ -265,5 +376,12 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     current = await pack(current, `imgfactory ${recipe.name}: configuration`);
   }
 
-  return { layers, finalSnapshot: current!, debFiles: await downloadedDebs(root, BUILD_DEB_DIR), ...(contents ? { imageDatabase: 'status.d' as const } : {}) };
+  return {
+    layers,
+    finalSnapshot: current!,
+    debFiles: await downloadedDebs(root, BUILD_DEB_DIR),
+    ...(contents ? { imageDatabase: 'status.d' as const } : {}),
+    ...(storeBase ? { storeBase } : {}),
+    ...(reusedBasePackages ? { reusedBasePackages } : {}),
+  };
 }

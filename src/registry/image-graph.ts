@@ -46,6 +46,11 @@ export interface ImageGraph {
   /** Unique blobs of the image, in manifest order. */
   readonly blobs: readonly GraphBlob[];
   readonly attachments: readonly GraphAttachment[];
+  /**
+   * Hash one of the graph's blobs against its digest (LAYOUT_BLOB_CORRUPT otherwise). Already
+   * done for every blob unless the graph was read with `checkBlobs: false`.
+   */
+  readonly checkBlob: (blob: GraphBlob) => Promise<void>;
 }
 
 /** `{}`: the config of artifacts that have none; producers may not have stored it. */
@@ -59,7 +64,11 @@ function layoutError(dir: string, message: string): LayoutError {
  * Parse and check one manifest or index document from the layout. With `blobsOnDisk: false`
  * (a pull in progress) the blobs it names are not looked for yet.
  */
-export async function readGraphManifest(layout: Layout, desc: Descriptor, options: { blobsOnDisk?: boolean } = {}): Promise<GraphManifest> {
+export async function readGraphManifest(
+  layout: Layout,
+  desc: Descriptor,
+  options: { blobsOnDisk?: boolean; checkBlobs?: boolean } = {},
+): Promise<GraphManifest> {
   const bytes = await layout.readBlob(desc.digest, { size: desc.size });
   const doc = parseOciDocument(bytes, `${layout.dir}: ${desc.digest}`, desc.mediaType);
   const d = doc.kind === 'index' ? doc.index : doc.manifest;
@@ -77,16 +86,18 @@ export async function readGraphManifest(layout: Layout, desc: Descriptor, option
     [doc.manifest.config, ...doc.manifest.layers].map((b) =>
       options.blobsOnDisk === false
         ? Promise.resolve({ digest: b.digest, size: b.size, mediaType: b.mediaType, source: { file: layout.blobPath(b.digest) } })
-        : graphBlob(layout, b),
+        : graphBlob(layout, b, options.checkBlobs ?? true),
     ),
   );
   return { ...common, blobs, children: [] };
 }
 
-async function graphBlob(layout: Layout, d: Descriptor): Promise<GraphBlob> {
+async function graphBlob(layout: Layout, d: Descriptor, check: boolean): Promise<GraphBlob> {
   try {
-    // Only hashed bytes leave the machine: every blob is checked before the push may send it.
-    await layout.checkBlob(d);
+    // Only hashed bytes leave the machine: every blob is checked before the push may send it
+    // (here, or by the push itself once it knows which blobs the registry lacks).
+    if (check) await layout.checkBlob(d);
+    else await layout.statBlob(d);
   } catch (e) {
     if (d.digest === EMPTY_JSON_DIGEST && e instanceof LayoutError && e.code === 'LAYOUT_BLOB_MISSING') {
       return { digest: d.digest, size: 2, mediaType: d.mediaType, source: { bytes: Buffer.from('{}') } };
@@ -102,14 +113,19 @@ function uniqueBlobs(manifests: readonly GraphManifest[]): GraphBlob[] {
   return [...seen.values()];
 }
 
-/** The image tagged `ref` in the layout (the only image when `ref` is undefined), ready to push. */
-export async function readImageGraph(dir: string, ref?: string): Promise<ImageGraph> {
+/**
+ * The image tagged `ref` in the layout (the only image when `ref` is undefined), ready to push.
+ * With `checkBlobs: false`, blobs are only looked for (present, of their size), and hashed
+ * later through `checkBlob`: a push then reads none of the blobs the registry already holds.
+ */
+export async function readImageGraph(dir: string, ref?: string, options: { checkBlobs?: boolean } = {}): Promise<ImageGraph> {
   const layout = await Layout.open(dir);
   const top = layout.resolve(ref);
-  const root = await readGraphManifest(layout, top);
+  const read = (desc: Descriptor) => readGraphManifest(layout, desc, { checkBlobs: options.checkBlobs ?? true });
+  const root = await read(top);
   const manifests: GraphManifest[] = [];
   for (const child of root.children) {
-    const m = await readGraphManifest(layout, child);
+    const m = await read(child);
     if (m.children.length > 0) throw layoutError(dir, `nested index ${child.digest} is not supported`);
     manifests.push(m);
   }
@@ -119,12 +135,15 @@ export async function readImageGraph(dir: string, ref?: string): Promise<ImageGr
   for (const entry of layout.entries) {
     const kind = attachmentKindOf(entry);
     if (kind === undefined || entry.annotations?.[REF_NAME] !== undefined) continue;
-    const manifest = await readGraphManifest(layout, entry);
+    const manifest = await read(entry);
     if (manifest.subject === undefined || !subjects.has(manifest.subject)) continue;
     if (manifest.children.length > 0) throw layoutError(dir, `attachment ${entry.digest} is an index; expected a manifest`);
     attachments.push({ kind, manifest });
   }
-  return { root, tag: top.annotations?.[REF_NAME], manifests, blobs: uniqueBlobs(manifests), attachments };
+  const checkBlob = async (b: GraphBlob): Promise<void> => {
+    if ('file' in b.source) await layout.checkBlob({ digest: b.digest, size: b.size, mediaType: b.mediaType });
+  };
+  return { root, tag: top.annotations?.[REF_NAME], manifests, blobs: uniqueBlobs(manifests), attachments, checkBlob };
 }
 
 export function attachmentBlobs(attachments: readonly GraphAttachment[]): GraphBlob[] {

@@ -6,7 +6,7 @@
 import type { Credentials } from './credentials.js';
 import { resolveCredentials } from './credentials.js';
 import { createRegistryClient, type RegistryClient, type RegistryProgress } from './client.js';
-import { writeLookasideFromLayout, type WriteLookasideFromLayoutResult } from './lookaside.js';
+import type { WriteLookasideFromLayoutResult } from './lookaside.js';
 import { pushImage, type PushProgress, type PushResult } from './push.js';
 import { DEFAULT_TAG, parseReference, type ImageReference } from '../oci/reference.js';
 import type { RetryPolicy } from './retry.js';
@@ -70,7 +70,10 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
   // Signatures first: a consumer that sees the new tag can verify it at once. Stray signatures
   // for a digest whose push then failed name content nobody can fetch, so they grant nothing.
   const lookaside = options.lookasideDir
-    ? await writeLookasideFromLayout({
+    ? // Loaded only when asked for: it brings openpgp, a tenth of a second of every push's start.
+      await (
+        await import('./lookaside.js')
+      ).writeLookasideFromLayout({
         layoutDir: options.layoutDir,
         lookasideDir: options.lookasideDir,
         targets,

@@ -72,47 +72,64 @@ function mountSource(entry: string, registry: string): string | undefined {
   return entry;
 }
 
+/**
+ * Three phases, each concurrent across blobs (the client bounds concurrency):
+ * ask the registry which blobs it lacks (HEAD, then a mount), hash exactly those, then upload
+ * them. A blob the registry already holds is not read at all (an unchanged re-push reads no
+ * blob); every blob that will be sent is proven before the first byte of any goes out.
+ */
 async function pushBlobs(
   client: RegistryClient,
   repository: string,
   blobs: readonly GraphBlob[],
   mountFrom: readonly string[],
+  checkBlob: (b: GraphBlob) => Promise<void>,
   counters: Counters,
   progress: (e: PushProgress) => void,
 ): Promise<void> {
-  // The client bounds concurrency. After a failure no new transfer starts, and the push waits
-  // for those in flight so nothing keeps running once it has reported the error.
+  // After a failure no new request starts, and each phase waits for those in flight so nothing
+  // keeps running once the push has reported the error.
   let failed = false;
-  const results = await Promise.allSettled(
-    blobs.map(async (b) => {
-      try {
-        if (failed) return;
-        if (await client.hasBlob(repository, b.digest)) {
-          counters.skipped++;
-          progress({ type: 'blob', action: 'skipped', repository, digest: b.digest, size: b.size });
-          return;
+  const each = async <T>(items: readonly GraphBlob[], fn: (b: GraphBlob) => Promise<T>): Promise<T[]> => {
+    const results = await Promise.allSettled(
+      items.map(async (b) => {
+        if (failed) return undefined as T;
+        try {
+          return await fn(b);
+        } catch (e) {
+          failed = true;
+          throw e;
         }
-        for (const from of mountFrom) {
-          if (failed) return;
-          if (await client.mountBlob(repository, from, b.digest)) {
-            counters.mounted++;
-            progress({ type: 'blob', action: 'mounted', repository, digest: b.digest, size: b.size, from });
-            return;
-          }
-        }
-        if (failed) return;
-        const { bytesSent } = await client.uploadBlob(repository, b.source, b.digest, b.size);
-        counters.uploaded++;
-        counters.bytes += bytesSent;
-        progress({ type: 'blob', action: 'uploaded', repository, digest: b.digest, size: b.size });
-      } catch (e) {
-        failed = true;
-        throw e;
+      }),
+    );
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+  };
+  const lacking = await each(blobs, async (b) => {
+    if (await client.hasBlob(repository, b.digest)) {
+      counters.skipped++;
+      progress({ type: 'blob', action: 'skipped', repository, digest: b.digest, size: b.size });
+      return false;
+    }
+    for (const from of mountFrom) {
+      if (failed) return false;
+      if (await client.mountBlob(repository, from, b.digest)) {
+        counters.mounted++;
+        progress({ type: 'blob', action: 'mounted', repository, digest: b.digest, size: b.size, from });
+        return false;
       }
-    }),
-  );
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
+    }
+    return true;
+  });
+  const toSend = blobs.filter((_, i) => lacking[i]);
+  await each(toSend, checkBlob);
+  await each(toSend, async (b) => {
+    const { bytesSent } = await client.uploadBlob(repository, b.source, b.digest, b.size);
+    counters.uploaded++;
+    counters.bytes += bytesSent;
+    progress({ type: 'blob', action: 'uploaded', repository, digest: b.digest, size: b.size });
+  });
 }
 
 async function putByDigest(client: RegistryClient, repository: string, m: GraphManifest, progress: (e: PushProgress) => void): Promise<void> {
@@ -125,7 +142,7 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const progress = options.onProgress ?? (() => {});
   const clientFor = typeof options.client === 'function' ? options.client : () => options.client as RegistryClient;
   if (targets.length === 0) throw new RegistryError('REFERENCE_INVALID', 'push: no target reference given');
-  const graph = await readImageGraph(layoutDir, options.ref);
+  const graph = await readImageGraph(layoutDir, options.ref, { checkBlobs: false });
   const root = graph.root;
   for (const t of targets) {
     if (t.digest !== undefined && t.digest !== root.digest) {
@@ -137,9 +154,9 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const repositories = new Map<string, { registry: string; repository: string }>();
   for (const t of targets) repositories.set(`${t.registry}/${t.repository}`, { registry: t.registry, repository: t.repository });
 
-  // Push uploads only what it has hashed: readImageGraph proved every blob (attachments'
-  // too) against its digest before returning, and uploadBlob hashes the bytes it sends
-  // again before it commits. A third pass here would only cost time.
+  // Push uploads only what it has hashed: pushBlobs proves every blob the registry lacks
+  // (attachments' too) against its digest before any upload starts, and uploadBlob hashes the
+  // bytes it sends again before it commits.
 
   const counters: Counters = { uploaded: 0, skipped: 0, mounted: 0, bytes: 0 };
   let attachmentsPushed = 0;
@@ -154,11 +171,11 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
       ...(done.get(registry) ?? []),
     ].filter((m, i, all) => m !== repository && all.indexOf(m) === i);
 
-    await pushBlobs(client, repository, graph.blobs, mountFrom, counters, progress);
+    await pushBlobs(client, repository, graph.blobs, mountFrom, graph.checkBlob, counters, progress);
     for (const m of graph.manifests) await putByDigest(client, repository, m, progress);
 
     if (graph.attachments.length > 0) {
-      await pushBlobs(client, repository, extraBlobs, mountFrom, counters, progress);
+      await pushBlobs(client, repository, extraBlobs, mountFrom, graph.checkBlob, counters, progress);
       for (const a of graph.attachments) {
         await putByDigest(client, repository, a.manifest, progress);
         attachmentsPushed++;

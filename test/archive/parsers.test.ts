@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fieldLines, parseDeb822 } from '../../src/archive/deb822.js';
+import { Deb822Reader, fieldLines, parseDeb822, type Stanza } from '../../src/archive/deb822.js';
 import { hasFilesOnDisk, parseDpkgStatus } from '../../src/archive/dpkg-status.js';
-import { parsePackagesIndex, parseSourceField } from '../../src/archive/packages-index.js';
+import { PackagesIndexReader, parsePackagesIndex, parseSourceField } from '../../src/archive/packages-index.js';
 import { parseRelease, parseReleaseDate } from '../../src/archive/release.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { codeOf } from '../helpers/error-code.js';
@@ -40,6 +40,27 @@ describe('parseDeb822', () => {
     expect(() => parseDeb822(' orphan\n')).toThrow(/line 1/);
     expect(() => parseDeb822('Package: a\nnot a field\n')).toThrow(/line 2/);
     expect(() => parseDeb822('Package: a\npackage: b\n')).toThrow(/duplicate/);
+  });
+
+  it('reads the same stanzas and reports the same line numbers however the bytes are split', () => {
+    const text = 'Package: a\r\nDescription: short\n long line\n .\n more\n\n\nPackage: é\nVersion: 1\n';
+    const bytes = Buffer.from(text, 'utf8');
+    const whole = parseDeb822(text).map((m) => [...m]);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      for (const step of [1, 3]) {
+        const reader = new Deb822Reader();
+        const got: Stanza[] = [...reader.push(bytes.subarray(0, cut))];
+        for (let i = cut; i < bytes.length; i += step) got.push(...reader.push(bytes.subarray(i, i + step)));
+        got.push(...reader.end());
+        expect(got.map((m) => [...m])).toEqual(whole);
+      }
+    }
+    const bad = Buffer.from('Package: a\n\nPackage: b\nnot a field\n');
+    const reader = new Deb822Reader();
+    expect(() => {
+      for (let i = 0; i < bad.length; i += 2) reader.push(bad.subarray(i, i + 2));
+      reader.end();
+    }).toThrow(/line 4/);
   });
 
   it('fieldLines drops the empty first line of a multi-line field', () => {
@@ -136,6 +157,13 @@ describe('parsePackagesIndex', () => {
     expect(codeOf(() => parsePackagesIndex(`Package: a\nVersion: 1\nArchitecture: all\nFilename: f\nSize: big\nSHA256: ${sha}\n`))).toBe('INDEX_MALFORMED');
     expect(codeOf(() => parsePackagesIndex('Package: a\nVersion: 1\nArchitecture: all\nFilename: f\nSize: 1\nSHA256: 12\n'))).toBe('INDEX_MALFORMED');
     expect(codeOf(() => parsePackagesIndex('garbage\n'))).toBe('INDEX_MALFORMED');
+  });
+
+  it('reads an index fed in pieces as it reads it whole, each entry carrying the extra fields', () => {
+    const reader = new PackagesIndexReader('X', { suite: 'bookworm' });
+    const bytes = Buffer.from(index);
+    for (let i = 0; i < bytes.length; i += 7) reader.push(bytes.subarray(i, i + 7));
+    expect(reader.end()).toEqual(parsePackagesIndex(index).map((e) => ({ ...e, suite: 'bookworm' })));
   });
 
   it('parseSourceField falls back to the binary name and version', () => {

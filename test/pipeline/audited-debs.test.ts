@@ -42,14 +42,14 @@ describe('requireAuditedDebs', () => {
   });
 
   it('a child that installed nothing of its own needs no .deb; one that did, does', () => {
-    expect(() => requireAuditedDebs({ recipeName: 'c', architecture: 'amd64', manifest: base, inherited: base, debsAudited: 0 })).not.toThrow();
+    expect(() => requireAuditedDebs({ recipeName: 'c', architecture: 'amd64', manifest: base, inherited: base.packages, debsAudited: 0 })).not.toThrow();
     const child = manifest(pkg('bash'), pkg('dpkg'), pkg('python3-minimal'));
-    expect(() => requireAuditedDebs({ recipeName: 'c', architecture: 'amd64', manifest: child, inherited: base, debsAudited: 0 })).toThrow(
+    expect(() => requireAuditedDebs({ recipeName: 'c', architecture: 'amd64', manifest: child, inherited: base.packages, debsAudited: 0 })).toThrow(
       /1 package installed but no downloaded \.deb/,
     );
   });
 
   it('a parent package at another version counts as installed by the child (an upgrade is a download)', () => {
-    expect(newlyInstalled(manifest(pkg('bash', '2.0-1'), pkg('dpkg')), base)).toBe(1);
+    expect(newlyInstalled(manifest(pkg('bash', '2.0-1'), pkg('dpkg')), base.packages)).toBe(1);
   });
 });

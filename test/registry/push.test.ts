@@ -180,6 +180,26 @@ describe('pushImage', () => {
       code: 'LAYOUT_BLOB_CORRUPT',
     });
     expect(await client().listTags('tampered/x')).toEqual([]);
+    // Proven before the first byte of any blob went out: not even the (intact) config was sent.
+    expect(await client().hasBlob('tampered/x', img.config.digest)).toBe(false);
+  });
+
+  it('an unchanged re-push reads no blob: one changed on disk since is neither hashed nor sent', async () => {
+    const layer = await randomLayer(5000);
+    const img = await writeTestImage(join(dir, 'repush'), { tag: 'x', layers: [layer] });
+    const target = parseReference(`${registry.host}/repush/x:1`);
+    await pushImage({ layoutDir: img.layoutDir, targets: [target], client: client() });
+    const file = (await Layout.open(img.layoutDir)).blobPath(layer.descriptor.digest);
+    const bytes = await readFile(file);
+    bytes[100] = bytes[100]! ^ 0xff;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, bytes);
+    const again = await pushImage({ layoutDir: img.layoutDir, targets: [target], client: client() });
+    expect(again).toMatchObject({ blobsUploaded: 0, blobsSkipped: 2, bytesUploaded: 0 });
+    // The registry keeps the bytes it verified on the first push.
+    const out = join(dir, 'repush-copy');
+    await skopeo(['copy', ...tlsArgs(registry, 'src'), `docker://${registry.host}/repush/x:1`, `oci:${out}:x`]);
+    expect((await readFile((await Layout.open(out)).blobPath(layer.descriptor.digest))).equals(layer.bytes)).toBe(true);
   });
 
   it('several tags move together: when the registry refuses one, the tags already moved are put back', async () => {

@@ -15,6 +15,7 @@ import { imgfactoryVersion } from '../../version.js';
 import { signingKeyFromFile } from './key-flags.js';
 import { signatureCreator } from './sign.js';
 import { createProgress } from '../progress.js';
+import { abortOnSignals } from '../abort-signals.js';
 import { writeBuildLocks } from '../../lock/write-build-locks.js';
 import { ifChanged } from './build-if-changed.js';
 import { publishedVersion } from '../../versions/publish-summary.js';
@@ -29,29 +30,16 @@ function debCacheFromFlags(ctx: CommandContext): DebCacheOptions {
   };
 }
 
+function baseCacheFromFlags(ctx: CommandContext): { baseCacheDir?: string } {
+  if (boolOpt(ctx, 'no-base-cache')) return {};
+  const dir = stringOpt(ctx, 'base-cache-dir');
+  return { baseCacheDir: dir === undefined ? defaultCacheDir(ctx.env, 'base-layers') : resolve(ctx.cwd, dir) };
+}
+
 export function parseSourceDateEpoch(value: string | undefined, from: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   if (!/^\d+$/.test(value)) throw new UsageError('BAD_OPTION', `${from}: expected seconds since the epoch, got "${value}"`);
   return Number(value);
-}
-
-/** Turn SIGINT/SIGTERM into an abort: children are killed and the build unwinds (unmount, clean up). */
-export function abortOnSignals(io: CommandContext['io']): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    io.err(`${sig}: stopping, cleaning up mounts and temporary files (again to force)`);
-    controller.abort(new Error(sig));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }
 
 export function buildSummary(r: BuildResult) {
@@ -120,6 +108,11 @@ Options:
                               re-hashed before each use (default: $XDG_CACHE_HOME/imgfactory/debs)
   --deb-cache-size <MiB>      bound of the package cache, least recently used out first
                               (default: 2048; 0 turns the cache off)
+  --base-cache-dir <dir>      base-layer cache: the bootstrap layer kept under a key of every
+                              input that makes its bytes (archive InReleases, mirrors, keys,
+                              bootstrapper, epoch, ...), re-hashed before reuse; at most 8
+                              entries (default: $XDG_CACHE_HOME/imgfactory/base-layers)
+  --no-base-cache             always bootstrap (neither use nor fill the base-layer cache)
   --rebuild-parents           rebuild from: parents even when already built
   --keep-work                 keep the work directory (for debugging)
   --key <secret.asc>          sign the image and attach an SBOM and SLSA provenance (passphrase
@@ -153,6 +146,8 @@ whose lock should not move).`,
     'keys-dir': { type: 'string' },
     'deb-cache-dir': { type: 'string' },
     'deb-cache-size': { type: 'string' },
+    'base-cache-dir': { type: 'string' },
+    'no-base-cache': { type: 'boolean' },
     'rebuild-parents': { type: 'boolean' },
     'keep-work': { type: 'boolean' },
     key: { type: 'string' },
@@ -193,6 +188,7 @@ whose lock should not move).`,
         keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
         archiveCacheDir: defaultCacheDir(ctx.env, 'archive'),
         debCache: debCacheFromFlags(ctx),
+        ...baseCacheFromFlags(ctx),
         hostArch: hostDebianArch(process.arch),
         mirror: stringOpt(ctx, 'mirror'),
         securityMirror: stringOpt(ctx, 'security-mirror'),

@@ -3,7 +3,7 @@ import { DiffError, UsageError } from '../../errors.js';
 import { verifyLayout } from '../../verify/verify-layout.js';
 import { listOpt, printJson, type Command, type CommandContext } from '../command.js';
 import { createProgress } from '../progress.js';
-import { abortOnSignals } from './build.js';
+import { abortOnSignals } from '../abort-signals.js';
 import { verificationKeysFromFiles } from './key-flags.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP } from './registry-flags.js';
 import { imageSource } from './image-source.js';

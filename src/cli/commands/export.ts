@@ -4,7 +4,7 @@ import { EXPORT_FORMATS, exportImage, type ExportFormat, type ExportOptions, typ
 import { imgfactoryVersion } from '../../version.js';
 import { createProgress } from '../progress.js';
 import { listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
-import { abortOnSignals } from './build.js';
+import { abortOnSignals } from '../abort-signals.js';
 import { ciInvocation } from '../ci-invocation.js';
 import { signingKeyFromFile, verificationKeysFromFiles } from './key-flags.js';
 import { imageSource } from './image-source.js';

@@ -3,7 +3,7 @@ import { parseReference } from '../../oci/reference.js';
 import { interrupted } from '../../registry/retrying.js';
 import { readHistory, type History, type HistoryEntry } from '../../versions/history.js';
 import { printJson, stringOpt, type Command, type Io } from '../command.js';
-import { abortOnSignals } from './build.js';
+import { abortOnSignals } from '../abort-signals.js';
 import { verificationKeysFromFiles } from './key-flags.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
 

@@ -8,7 +8,7 @@ import { interrupted } from '../../registry/retrying.js';
 import type { VerificationKey } from '../../pgp/keys.js';
 import { verifyLayout } from '../../verify/verify-layout.js';
 import { printJson, stringOpt, type Command } from '../command.js';
-import { abortOnSignals } from './build.js';
+import { abortOnSignals } from '../abort-signals.js';
 import { verificationKeysFromFiles } from './key-flags.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
 

@@ -3,7 +3,7 @@ import { formatBytes, formatRegistryProgress } from '../../registry/progress.js'
 import { publishImage } from '../../registry/publish.js';
 import { interrupted } from '../../registry/retrying.js';
 import { listOpt, printJson, stringOpt, type Command } from '../command.js';
-import { abortOnSignals } from './build.js';
+import { abortOnSignals } from '../abort-signals.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryConnectionFromFlags } from './registry-flags.js';
 
 export const pushCommand: Command = {

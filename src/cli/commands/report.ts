@@ -5,7 +5,7 @@ import type { CheckReport } from '../../github/check-report.js';
 import { parseRepository, type Repository } from '../../github/issue-plan.js';
 import { readCheckReports, reportToGithub } from '../../github/report.js';
 import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
-import { abortOnSignals } from './build.js';
+import { abortOnSignals } from '../abort-signals.js';
 
 export const reportCommand: Command = {
   name: 'report',

@@ -4,7 +4,7 @@ import { parseReference } from '../../oci/reference.js';
 import { interrupted } from '../../registry/retrying.js';
 import { rollbackChannel } from '../../versions/rollback.js';
 import { printJson, stringOpt, type Command } from '../command.js';
-import { abortOnSignals } from './build.js';
+import { abortOnSignals } from '../abort-signals.js';
 import { signingKeyFromFile, verificationKeysFromFiles } from './key-flags.js';
 import { REGISTRY_OPTIONS, REGISTRY_OPTIONS_HELP, registryClientFromFlags } from './registry-flags.js';
 import { signatureCreator } from './sign.js';
