@@ -12,12 +12,11 @@
  *   again, and the audit proves every .deb once more.
  * - Size: bounded; least recently used first out (a use sets the file's mtime).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempSibling } from '../atomic-file.js';
 import type { ArchiveLookup, ArchivePackage } from './archive-lookup.js';
+import { hashFile as hashOciFile } from '../oci/hash-file.js';
 
 /** 2 GiB: a few suites' worth of minbase plus the usual extras, small next to a CI runner's disk. */
 export const DEFAULT_DEB_CACHE_MAX_BYTES = 2 * 1024 ** 3;
@@ -152,18 +151,9 @@ export class DebCache {
   }
 }
 
-async function hashFileOrUndefined(file: string): Promise<{ sha256: string; size: number } | undefined> {
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      size += chunk.length;
-    }
-  } catch {
-    return undefined;
-  }
-  return { sha256: hash.digest('hex'), size };
+/** A file's SHA-256, or undefined when it cannot be read (a missing or unreadable entry is a miss). */
+function hashFileOrUndefined(file: string): Promise<{ sha256: string; size: number } | undefined> {
+  return hashOciFile(file).catch(() => undefined);
 }
 
 /** Links each staged .deb into `dest` (apt's archive cache) unless a file of that name is there. */

@@ -19,12 +19,12 @@
  * Size: at most BASE_CACHE_MAX_ENTRIES entries, least recently used out first.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempSibling, writeFileAtomic } from '../atomic-file.js';
 import type { Digest } from '../oci/digest.js';
 import type { LayerInfo } from '../oci/types.js';
+import { hashFile as hashOciFile } from '../oci/hash-file.js';
 
 /** A few suites × bootstrappers × architectures; each entry is one compressed base layer (~30 MB for minbase). */
 export const BASE_CACHE_MAX_ENTRIES = 8;
@@ -141,16 +141,7 @@ export class BaseLayerCache {
   }
 }
 
-async function hashFile(file: string): Promise<{ sha256: string; size: number } | undefined> {
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      size += chunk.length;
-    }
-  } catch {
-    return undefined;
-  }
-  return { sha256: hash.digest('hex'), size };
+/** A file's SHA-256, or undefined when it cannot be read (a missing or unreadable entry is a miss). */
+function hashFile(file: string): Promise<{ sha256: string; size: number } | undefined> {
+  return hashOciFile(file).catch(() => undefined);
 }
