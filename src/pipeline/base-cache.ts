@@ -107,7 +107,7 @@ export class BaseLayerCache {
 
   /** Stores a freshly packed base layer under `key`, then prunes to the bound. */
   async store(key: string, layer: LayerInfo & { readonly createdBy: string }): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const staging = tempSibling(this.entryDir(key));
     try {
       await mkdir(staging);
