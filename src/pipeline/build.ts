@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { auditRootfs, fetchVerifiedArchive, loadPinnedKeySet, writeBootstrapKeyring, type VerifiedArchive } from '../archive/index.js';
 import { DebCache, type DebCacheOptions } from '../archive/deb-cache.js';
 import type { PinnedKey } from '../archive/pinned-keys.js';
-import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
+import { mergePackageManifests, type VerifiedPackageManifest } from '../archive/package-manifest.js';
+import { lookupForArchitecture } from '../archive/archive-lookup.js';
 import { bootstrapEnv, type Bootstrapper } from '../bootstrap/debootstrap.js';
+import { ensureArchitecturesRunnable, type BinfmtHost } from '../bootstrap/foreign-arch.js';
 import { BuildError, UsageError } from '../errors.js';
 import { buildImageConfig } from '../image/config.js';
 import { imageAnnotations } from '../image/manifest.js';
@@ -40,6 +42,13 @@ export interface BuildOptions {
   /** The verified package cache (src/archive/deb-cache.ts); absent ⇒ every .deb is downloaded. */
   readonly debCache?: DebCacheOptions;
   readonly hostArch: string;
+  /**
+   * Build only these of the recipe's architectures (`--arch`, for local work); each must be one
+   * the recipe lists. Parents built on the way are restricted alike.
+   */
+  readonly architectures?: readonly string[];
+  /** Where foreign architectures' qemu binfmt_misc entries are looked for (default: the kernel's). */
+  readonly binfmtHost?: BinfmtHost;
   /** Mirrors from flags; they win over the recipe's, which win over the host's apt configuration. */
   readonly mirror?: string;
   readonly securityMirror?: string;
@@ -77,7 +86,9 @@ type ArchiveFor = (
 
 /** Build a recipe (and, when needed, its `from:` parents first). */
 export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
-  const chain = await loadRecipeChain(options.recipeFile, { hostArch: options.hostArch });
+  const chain = restrictArchitectures(await loadRecipeChain(options.recipeFile, { hostArch: options.hostArch }), options.architectures);
+  // Before anything is fetched or written: every architecture of the chain must run on this host.
+  await ensureArchitecturesRunnable([...new Set(chain.flatMap((r) => r.architectures))], options.hostArch, options.binfmtHost);
   const archiveFor = memoizedArchive(options);
   const parents: BuildReport[] = [];
   let parent: VerifiedParent | undefined;
@@ -107,6 +118,17 @@ export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
     });
   }
   throw new BuildError('IMAGE_INVALID', 'empty recipe chain');
+}
+
+/** The chain with each recipe limited to `only` (every one must be listed by the target recipe). */
+function restrictArchitectures(chain: readonly Recipe[], only: readonly string[] | undefined): Recipe[] {
+  if (!only || only.length === 0) return [...chain];
+  const target = chain.at(-1)!;
+  const unknown = only.filter((a) => !target.architectures.includes(a));
+  if (unknown.length > 0) {
+    throw new UsageError('BAD_OPTION', `--arch ${unknown.join(',')}: ${target.name} builds ${target.architectures.join(', ')} only`);
+  }
+  return chain.map((r) => ({ ...r, architectures: r.architectures.filter((a) => only.includes(a)) }));
 }
 
 /** A parent built earlier from the same recipe bytes, verified before it is trusted (src/pipeline/parent.ts). */
@@ -174,14 +196,7 @@ async function buildOne(
   const now = options.now ?? (() => new Date());
   const startedOn = now().toISOString();
   const clock = new StageClock(options.onEvent);
-  for (const arch of recipe.architectures) {
-    if (arch !== options.hostArch) {
-      throw new UsageError(
-        'BAD_OPTION',
-        `${recipe.name}: architecture ${arch} differs from the build host (${options.hostArch}); build it on a ${arch} host or in a matrix job`,
-      );
-    }
-  }
+  if (recipe.architectures.length === 0) throw new UsageError('BAD_OPTION', `${recipe.name}: no architecture left to build`);
   if (parent && parent.recipe.suite !== recipe.suite) {
     throw new UsageError('BAD_OPTION', `${recipe.name}: suite ${recipe.suite} differs from its parent's (${parent.recipe.suite})`);
   }
@@ -215,7 +230,7 @@ async function buildOne(
 
     const images: PlatformImage[] = [];
     const platformLayers: BuildLayerSummary[][] = [];
-    let packageManifest: VerifiedPackageManifest | undefined;
+    const platformManifests: VerifiedPackageManifest[] = [];
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
       await mkdir(root);
@@ -237,12 +252,15 @@ async function buildOne(
         clock,
         signal: options.signal,
       });
-      packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () =>
-        auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
+      // Each architecture is proven against its own indexes (and the `all` packages) only.
+      const archArchive = { ...archive, ...lookupForArchitecture(archive, arch), architectures: [arch] };
+      const audited = await clock.time('audit', `proving every installed ${arch} package against the verified ${arch} indexes`, () =>
+        auditRootfs({ rootfs: root, archive: archArchive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
       );
+      platformManifests.push(audited);
       // After the audit: only .debs proven against the verified indexes enter the cache.
       if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
-      if (options.rootfsTar) {
+      if (options.rootfsTar && arch === recipe.architectures[0]) {
         await clock.time('rootfs-tar', options.rootfsTar, () =>
           packRootfsTar({ root, snapshot: built.finalSnapshot, sourceDateEpoch, outFile: options.rootfsTar! }),
         );
@@ -279,6 +297,7 @@ async function buildOne(
       );
     }
 
+    const packageManifest = mergePackageManifests(platformManifests);
     const layout = await Layout.create(tmpOut);
     const written = await clock.time('image', `writing OCI layout`, () =>
       writeImage(
@@ -301,8 +320,9 @@ async function buildOne(
           signAndAttest({
             layout,
             image: written.descriptor,
+            platformManifests: written.manifests.map((m) => m.descriptor),
             recipe,
-            packageManifest: packageManifest!,
+            packageManifest,
             pinnedKeyFiles: keyFiles,
             mirror,
             securityMirror,
@@ -321,7 +341,7 @@ async function buildOne(
       ref: recipe.version,
       manifestDigest: written.descriptor.digest,
       platforms: written.manifests.map((m, i) => ({ architecture: m.debianArch, manifestDigest: m.descriptor.digest, layers: platformLayers[i]! })),
-      packageCount: packageManifest!.packages.length,
+      packageCount: packageManifest.packages.length,
       sourceDateEpoch,
       mirror,
       securityMirror,
@@ -332,9 +352,9 @@ async function buildOne(
       finishedOn,
       stages: clock.timings,
     };
-    await writeBuildFiles(tmpOut, report, packageManifest!);
+    await writeBuildFiles(tmpOut, report, packageManifest);
     await replaceDir(tmpOut, finalDir);
-    return { report, packageManifest: packageManifest!, recipe };
+    return { report, packageManifest: packageManifest, recipe };
   } catch (e) {
     throw await diskFullOr(e, work); // ENOSPC anywhere in the build: a typed one-line error, not an internal one
   } finally {
