@@ -23,6 +23,8 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/pipeline/parent.test.ts',
   'test/pipeline/deb-cache-build.test.ts',
   'test/pipeline/mmdebstrap-parity.test.ts',
+  // arm64 under qemu-user-static (binfmt_misc), the registry, podman; unshare for the no-qemu case.
+  'test/pipeline/multiarch.test.ts',
   'test/e2e/versions.test.ts',
   'test/pipeline/disk-full-build.test.ts',
   'test/update/real-archive.test.ts',
