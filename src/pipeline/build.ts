@@ -126,7 +126,9 @@ function restrictArchitectures(chain: readonly Recipe[], only: readonly string[]
   const target = chain.at(-1)!;
   const unknown = only.filter((a) => !target.architectures.includes(a));
   if (unknown.length > 0) {
-    throw new UsageError('BAD_OPTION', `--arch ${unknown.join(',')}: ${target.name} builds ${target.architectures.join(', ')} only`);
+    throw new UsageError('BAD_OPTION', `--arch ${unknown.join(',')}: ${target.name} builds ${target.architectures.join(', ')} only`, {
+      details: { option: '--arch', unknown, architectures: target.architectures },
+    });
   }
   return chain.map((r) => ({ ...r, architectures: r.architectures.filter((a) => only.includes(a)) }));
 }

@@ -51,6 +51,10 @@ describe('a multi-architecture build', () => {
   });
 
   it('refuses --arch naming an architecture the recipe does not list: BAD_OPTION', async () => {
-    await expect(buildRecipe(options({ architectures: ['armhf'] }))).rejects.toMatchObject({ code: 'BAD_OPTION', exitStatus: 2 });
+    await expect(buildRecipe(options({ architectures: ['armhf'] }))).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+      exitStatus: 2,
+      details: { unknown: ['armhf'], architectures: ['amd64', 'arm64'] },
+    });
   });
 });
