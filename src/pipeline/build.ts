@@ -219,23 +219,25 @@ async function buildOne(
     const blobDir = join(work, 'blobs');
     await mkdir(blobDir);
     const debCache = options.debCache && options.debCache.maxBytes > 0 ? new DebCache(options.debCache) : undefined;
-    const debCacheDir = join(work, 'debs');
-    if (debCache) {
-      const staged = await clock.time('deb-cache', `re-hashing cached .debs the verified indexes list`, () =>
-        debCache.stage(debCacheDir, archive, options.signal),
-      );
-      clock.event({
-        stage: 'deb-cache',
-        message: `${staged.staged} verified .debs (${(staged.stagedBytes / 1e6).toFixed(1)} MB) from the cache${staged.corrupt.length > 0 ? `; ${staged.corrupt.length} corrupt, deleted and downloaded again` : ''}`,
-      });
-    }
-
     const images: PlatformImage[] = [];
     const platformLayers: BuildLayerSummary[][] = [];
     const platformManifests: VerifiedPackageManifest[] = [];
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
       await mkdir(root);
+      // One staging folder per architecture: debootstrap also downloads into it, and everything
+      // in it is offered to this root, so another architecture's .debs must never be there.
+      const debCacheDir = join(work, `debs-${arch}`);
+      const archLookup = lookupForArchitecture(archive, arch);
+      if (debCache) {
+        const staged = await clock.time('deb-cache', `re-hashing cached ${arch} .debs the verified indexes list`, () =>
+          debCache.stage(debCacheDir, archLookup, options.signal),
+        );
+        clock.event({
+          stage: 'deb-cache',
+          message: `${staged.staged} verified .debs (${(staged.stagedBytes / 1e6).toFixed(1)} MB) from the cache${staged.corrupt.length > 0 ? `; ${staged.corrupt.length} corrupt, deleted and downloaded again` : ''}`,
+        });
+      }
       const parentImage = parent?.images.get(arch);
       if (parent && !parentImage) throw new BuildError('PARENT_NOT_BUILT', `${recipe.name}: the parent ${parent.recipe.name} has no ${arch} image`);
       const built = await buildRootfs({
@@ -255,7 +257,7 @@ async function buildOne(
         signal: options.signal,
       });
       // Each architecture is proven against its own indexes (and the `all` packages) only.
-      const archArchive = { ...archive, ...lookupForArchitecture(archive, arch), architectures: [arch] };
+      const archArchive = { ...archive, ...archLookup, architectures: [arch] };
       const audited = await clock.time('audit', `proving every installed ${arch} package against the verified ${arch} indexes`, () =>
         auditRootfs({ rootfs: root, archive: archArchive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
       );
