@@ -12,7 +12,10 @@ import { Layout } from '../../src/oci/layout.js';
 import { ociPlatform } from '../../src/oci/platform.js';
 import { attestLayout, type AttestLayoutOptions } from '../../src/provenance/attest-layout.js';
 import { readVerificationKeys, type VerificationKey } from '../../src/pgp/keys.js';
-import { signLayout } from '../../src/sign/sign-layout.js';
+import { readPlatformSignatures, signLayout } from '../../src/sign/sign-layout.js';
+import { verifyImageSignature } from '../../src/sign/simple-signing.js';
+import { writeLookasideFromLayout } from '../../src/registry/lookaside.js';
+import { parseReference } from '../../src/oci/reference.js';
 import { verifyLayout } from '../../src/verify/verify-layout.js';
 import { PROVENANCE_INPUT } from '../fixtures/sign/provenance-input.js';
 import { tarLayer } from '../helpers/oci-image.js';
@@ -81,6 +84,23 @@ describe('a multi-platform index', () => {
     expect(report.signatures.map((s) => s.identity)).toEqual([IDENTITY]);
     // The index, two manifests, two configs, two layers.
     expect(report.blobsChecked).toBe(7);
+  });
+
+  it('signs each platform manifest too (containers/image checks the instance it picks), and the lookaside store gets all three', async () => {
+    const { dir, written } = await indexLayout(async () => {});
+    const layout = await Layout.open(dir);
+    const platforms = await readPlatformSignatures(layout);
+    expect(platforms.map((p) => p.manifestDigest)).toEqual(written.manifests.map((m) => m.descriptor.digest));
+    for (const p of platforms) {
+      expect(p.signatures.map((s) => s.identity)).toEqual([IDENTITY]);
+      const v = await verifyImageSignature(Buffer.from(p.signatures[0]!.signature), trusted, { manifestDigest: p.manifestDigest, identity: IDENTITY });
+      expect(v.payload.identity).toBe(IDENTITY);
+    }
+    const lookasideDir = join(dir, '..', 'lookaside');
+    const result = await writeLookasideFromLayout({ layoutDir: dir, lookasideDir, targets: [parseReference(IDENTITY)] });
+    const digests = [written.descriptor.digest, ...written.manifests.map((m) => m.descriptor.digest)];
+    expect([...result.written].sort()).toEqual(digests.map((d) => `base/debian-minimal@sha256=${d.slice(7)}/signature-1`).sort());
+    expect(result.unsigned).toEqual([]);
   });
 
   it('refuses provenance that names the index but not every platform image: PROVENANCE_SUBJECT_MISMATCH', async () => {
