@@ -21,6 +21,7 @@ import { startTestRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tmp.js';
 import { testKey, type TestKey } from '../sign/helpers/keys.js';
 import { startLookasideServer } from '../../src/registry/lookaside-server.js';
+import { readPlatformSignatures } from '../../src/sign/sign-layout.js';
 
 let tmp: string;
 let recipe: string;
@@ -109,6 +110,7 @@ describe('a two-architecture debian-minimal', () => {
       // The signature in the lookaside store is for the index digest.
       const sigDirs = await readdir(join(lookasideDir, 'base'));
       expect(sigDirs).toContain(`debian-minimal@sha256=${first.digest.slice(7)}`);
+      for (const p of first.platforms) expect(sigDirs).toContain(`debian-minimal@sha256=${p.manifestDigest.slice(7)}`);
       // Every architecture of the lock has its own audited packages.
       const lock = JSON.parse(await readFile(join(tmp, 'recipes/debian-minimal.lock.json'), 'utf8')) as {
         architectures: Record<string, { architecture: string }[]>;
@@ -126,6 +128,8 @@ describe('a two-architecture debian-minimal', () => {
     expect(pulled.status, pulled.stderr).toBe(0);
     const layout = await Layout.open(out);
     expect((await layout.platformImages(layout.resolve())).map((i) => i.config.architecture)).toEqual(['amd64', 'arm64']);
+    // Each platform manifest came with its own signature (what podman checks after the index's).
+    expect((await readPlatformSignatures(layout)).map((p) => p.manifestDigest)).toEqual(first.platforms.map((p) => p.manifestDigest));
     const verified = await runCli(['verify', out, '--key', join(tmp, 'public.asc'), '--identity', `${repo()}:12`, '--json']);
     expect(verified.status, verified.stderr).toBe(0);
     expect(JSON.parse(verified.stdout)).toMatchObject({ manifestDigest: first.digest });
