@@ -76,10 +76,13 @@ export async function verifyLayoutAndSbom(options: VerifyLayoutOptions): Promise
     }
   }
   const signatures = await verifySignatures(layout, image.digest, options);
-  if (options.signatureOnly) return { report: { manifestDigest: image.digest, blobsChecked, signatures } };
   const top = await layout.readDocument(image);
-  // An index is signed as a whole; its provenance must also name every platform image it lists.
   const platformDigests = top.kind === 'index' ? top.index.manifests.map((m) => m.digest) : [];
+  // containers/image checks the signature of the platform manifest it picks as well as the
+  // index's: an index is only as usable as its least-signed platform, so each must verify too.
+  for (const digest of platformDigests) await verifySignatures(layout, digest, options);
+  if (options.signatureOnly) return { report: { manifestDigest: image.digest, blobsChecked, signatures } };
+  // An index is signed as a whole; its provenance must also name every platform image it lists.
   const provenance = await verifyProvenance(layout, image.digest, options.keys, platformDigests);
   const sbom = matchingSbom(await readSboms(layout, image.digest), provenance.facts, image.digest);
   return {

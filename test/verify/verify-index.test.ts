@@ -3,6 +3,7 @@
  * when a tag names an index), and the provenance must name the index and every platform image
  * it lists, or verification refuses it.
  */
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,12 @@ import { tempDir } from '../helpers/tmp.js';
 import { testKey, type TestKey } from '../sign/helpers/keys.js';
 
 const IDENTITY = '127.0.0.1:5000/base/debian-minimal:12';
+
+/** The subject digest of an attachment manifest in the layout. */
+function attachmentSubject(dir: string, digest: string): string | undefined {
+  const doc = JSON.parse(readFileSync(join(dir, 'blobs/sha256', digest.slice(7)), 'utf8')) as { subject?: { digest: string } };
+  return doc.subject?.digest;
+}
 
 let key: TestKey;
 let trusted: VerificationKey[];
@@ -101,6 +108,20 @@ describe('a multi-platform index', () => {
     const digests = [written.descriptor.digest, ...written.manifests.map((m) => m.descriptor.digest)];
     expect([...result.written].sort()).toEqual(digests.map((d) => `base/debian-minimal@sha256=${d.slice(7)}/signature-1`).sort());
     expect(result.unsigned).toEqual([]);
+  });
+
+  it('refuses an index whose platform manifest lost its signature: SIGNATURE_MISSING (podman would refuse it)', async () => {
+    const { dir, written } = await indexLayout(async (layout, w) => {
+      await attestLayout({ ...attestOptions(layout, w), platformManifests: w.manifests.map((m) => m.descriptor) });
+    });
+    const layout = await Layout.open(dir);
+    const arm = written.manifests[1]!.descriptor.digest;
+    const armSignature = (await readPlatformSignatures(layout)).find((p) => p.manifestDigest === arm);
+    expect(armSignature).toBeDefined();
+    const entries = layout.entries.filter((e) => !(e.annotations?.['dev.imgfactory.attachment'] === 'signature' && attachmentSubject(dir, e.digest) === arm));
+    expect(entries.length).toBe(layout.entries.length - 1);
+    await layout.setEntries(entries);
+    await expect(verifyLayout({ layout: await Layout.open(dir), keys: trusted })).rejects.toMatchObject({ code: 'SIGNATURE_MISSING' });
   });
 
   it('refuses provenance that names the index but not every platform image: PROVENANCE_SUBJECT_MISMATCH', async () => {
