@@ -130,7 +130,7 @@ if (!only || only === 'build') {
     mm,
     `${(mm.seconds / ref.seconds).toFixed(2)}× debootstrap, ${(mm.seconds / mmRef.seconds).toFixed(2)}× mmdebstrap`,
   );
-  for (const recipe of ['python3', 'static']) {
+  for (const recipe of ['python3', 'static', 'base']) {
     // Into the warm build's output, so python3 reuses (and verifies) that debian-minimal as its parent.
     const r = build(recipe, join(repo, 'recipes', `${recipe}.ts`), join(work, 'cache-a'), [], 'minimal-warm');
     row(`\`imgfactory build recipes/${recipe}.ts\`, warm cache${recipe === 'python3' ? ' (parent already built)' : ''}`, r);

@@ -1,28 +1,19 @@
 import { defineRecipe } from 'imgfactory';
-import { labels } from './lib/common.js';
+import { distrolessConfig, nonroot, staticContents } from './lib/common.js';
 
-// Distroless-style: CA certificates, time zones and a passwd file, no shell, no package manager.
-// The dpkg status database stays so scanners can still see what is installed.
+// Distroless-style, assembled from a package set: the packages are installed in a throwaway build
+// root (maintainer scripts run there), and the image receives only their files, the CA bundle,
+// passwd/group and nsswitch.conf. No shell, no libc, no package manager; the dpkg database
+// (var/lib/dpkg/status.d) names exactly what is there, for scanners.
 export default defineRecipe({
   name: 'static',
-  version: '12.0.0',
+  version: '12.1.0',
   description: 'Distroless-style base for static binaries',
   suite: 'bookworm',
   variant: 'minbase',
-  layers: [
-    {
-      name: 'runtime-data',
-      packages: ['ca-certificates', 'tzdata'],
-      users: [{ name: 'nonroot', uid: 65532, home: '/home/nonroot', shell: '/sbin/nologin' }],
-    },
-  ],
+  contents: staticContents,
+  layers: [{ name: 'nonroot', users: [nonroot] }],
   slim: true,
-  strip: true,
-  config: {
-    user: '65532:65532',
-    workdir: '/home/nonroot',
-    env: { SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' },
-    labels: labels('static'),
-  },
+  config: distrolessConfig('static'),
   publish: { repository: 'localhost:5000/base/static', tags: ['bookworm'] },
 });

@@ -58,7 +58,8 @@ export type RecipeErrorCode =
   | 'RECIPE_TIMEOUT'
   | 'RECIPE_DUPLICATE_NAME'
   | 'RECIPE_USER_EXISTS'
-  | 'RECIPE_PATH_CONFLICT';
+  | 'RECIPE_PATH_CONFLICT'
+  | 'RECIPE_CONTENTS_MISSING';
 export class RecipeError extends ImgfactoryError<RecipeErrorCode> {
   readonly exitStatus = ExitStatus.usage;
 }

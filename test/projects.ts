@@ -23,6 +23,7 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/pipeline/parent.test.ts',
   'test/pipeline/deb-cache-build.test.ts',
   'test/pipeline/mmdebstrap-parity.test.ts',
+  'test/pipeline/distroless.test.ts',
   // arm64 under qemu-user-static (binfmt_misc), the registry, podman; unshare for the no-qemu case.
   'test/pipeline/multiarch.test.ts',
   // The build's entry point (it stops before the archive: the binfmt check, --arch).

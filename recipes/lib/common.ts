@@ -14,3 +14,24 @@ export const userLayer = (shell = appUser.shell): LayerInput => ({
   name: 'user',
   users: [{ ...appUser, shell }],
 });
+
+/** The unprivileged account of the distroless images, with distroless's uid. */
+export const nonroot = { name: 'nonroot', uid: 65532, home: '/home/nonroot', shell: '/sbin/nologin' } as const;
+
+/**
+ * What `static` consists of (recipe `contents`): base-files, netbase, tzdata and the CA
+ * certificates, no libc; plus the files their maintainer scripts (and the nonroot user) create
+ * in the build root.
+ */
+export const staticContents = {
+  packages: ['base-files', 'netbase', 'tzdata', 'ca-certificates'],
+  generated: ['/etc/ssl/certs/ca-certificates.crt', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf'],
+};
+
+/** The image config both distroless recipes share: run as nonroot, trust the CA bundle. */
+export const distrolessConfig = (title: string) => ({
+  user: `${nonroot.uid}:${nonroot.uid}`,
+  workdir: nonroot.home,
+  env: { SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' },
+  labels: labels(title),
+});

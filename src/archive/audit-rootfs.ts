@@ -1,12 +1,12 @@
 /** The audit's I/O: read a root filesystem's dpkg database and hash the downloaded .debs. */
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AuditError } from '../errors.js';
 import { hashFile } from '../oci/hash-file.js';
 import { run } from '../exec.js';
 import { auditPackages, type AuditInput, type DebFacts, type DebIdentity } from './audit.js';
 import { parseDeb822 } from './deb822.js';
-import { parseDpkgStatus } from './dpkg-status.js';
+import { parseDpkgStatus, type DpkgStatusEntry } from './dpkg-status.js';
 import type { VerifiedPackageManifest } from './package-manifest.js';
 
 export interface AuditRootfsOptions {
@@ -16,17 +16,15 @@ export interface AuditRootfsOptions {
   readonly debFiles: readonly string[];
   /** The parent image's manifest when the rootfs was built on top of it (see AuditInput). */
   readonly inherited?: VerifiedPackageManifest;
+  /**
+   * Which dpkg database to read: `status`, or `status.d` (one stanza per file, as distroless
+   * images have it). Default: `status` when it exists, else `status.d`.
+   */
+  readonly database?: 'status' | 'status.d';
 }
 
 export async function auditRootfs(options: AuditRootfsOptions): Promise<VerifiedPackageManifest> {
-  const statusFile = join(options.rootfs, 'var/lib/dpkg/status');
-  let text: string;
-  try {
-    text = await readFile(statusFile, 'utf8');
-  } catch (cause) {
-    throw new AuditError('AUDIT_STATUS_UNREADABLE', `${statusFile}: cannot read the dpkg database`, { cause, details: { file: statusFile } });
-  }
-  const status = parseDpkgStatus(text, statusFile);
+  const status = await readDpkgDatabase(options.rootfs, options.database);
   const debs: DebFacts[] = [];
   for (const file of options.debFiles) {
     const { sha256, size } = await hashFile(file);
@@ -40,6 +38,35 @@ export async function auditRootfs(options: AuditRootfsOptions): Promise<Verified
     archive: options.archive,
     ...(options.inherited ? { inherited: options.inherited } : {}),
   });
+}
+
+/**
+ * The installed packages a root's dpkg database lists: `var/lib/dpkg/status`, or every file of
+ * `var/lib/dpkg/status.d/` (distroless keeps one stanza per package there, and `<pkg>.md5sums`
+ * beside it, which is not a status file). The files are read in name order.
+ */
+export async function readDpkgDatabase(rootfs: string, database?: 'status' | 'status.d'): Promise<DpkgStatusEntry[]> {
+  const statusFile = join(rootfs, 'var/lib/dpkg/status');
+  const statusDir = join(rootfs, 'var/lib/dpkg/status.d');
+  const which = database ?? ((await lstat(statusFile).catch(() => undefined)) ? 'status' : 'status.d');
+  const read = async (file: string) => {
+    try {
+      return parseDpkgStatus(await readFile(file, 'utf8'), file);
+    } catch (cause) {
+      if (cause instanceof AuditError) throw cause;
+      throw new AuditError('AUDIT_STATUS_UNREADABLE', `${file}: cannot read the dpkg database`, { cause, details: { file } });
+    }
+  };
+  if (which === 'status') return read(statusFile);
+  let names: string[];
+  try {
+    names = (await readdir(statusDir)).filter((n) => !n.endsWith('.md5sums')).sort();
+  } catch (cause) {
+    throw new AuditError('AUDIT_STATUS_UNREADABLE', `${statusFile}: cannot read the dpkg database (nor ${statusDir})`, { cause, details: { file: statusDir } });
+  }
+  const entries: DpkgStatusEntry[] = [];
+  for (const n of names) entries.push(...(await read(join(statusDir, n))));
+  return entries;
 }
 
 /**

@@ -6,7 +6,8 @@ import type { PackageRecord } from './types.js';
 export function packagesFromTree(tree: ReadonlyMap<string, TreeEntry>): PackageRecord[] | undefined {
   const texts: string[] = [];
   for (const [path, e] of tree)
-    if (e.content && (path === '/var/lib/dpkg/status' || path.startsWith('/var/lib/dpkg/status.d/'))) texts.push(new TextDecoder().decode(e.content));
+    if (e.content && (path === '/var/lib/dpkg/status' || (path.startsWith('/var/lib/dpkg/status.d/') && !path.endsWith('.md5sums'))))
+      texts.push(new TextDecoder().decode(e.content));
   if (texts.length === 0) return undefined;
   const out: PackageRecord[] = [];
   for (const text of texts) {

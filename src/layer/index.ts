@@ -10,3 +10,4 @@ export { parseGetfattrDump, type XattrDump } from './getfattr-dump.js';
 export { compareCanonicalPaths } from './path-order.js';
 export { DEFAULT_GZIP_LEVEL, GZIP_OS_UNKNOWN } from './gzip.js';
 export { parallelGzip, PARALLEL_GZIP_BLOCK_SIZE } from './parallel-gzip.js';
+export { selectFromSnapshot, resolveInSnapshot, type SnapshotSelection } from './select.js';

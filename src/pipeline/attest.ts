@@ -47,6 +47,8 @@ export interface AttestInput {
   readonly platformManifests?: readonly Descriptor[];
   readonly recipe: Recipe;
   readonly packageManifest: VerifiedPackageManifest;
+  /** For an image assembled from a package set (recipe `contents`): every package of the build root it was selected from. */
+  readonly buildRootManifest?: VerifiedPackageManifest;
   /** The pinned archive key files the build trusted (the same bytes it verified with). */
   readonly pinnedKeyFiles: readonly { readonly path: string; readonly sha256: string }[];
   readonly mirror: string;
@@ -92,6 +94,7 @@ export async function signAndAttest(input: AttestInput): Promise<{ identities: s
       ...(s.invocationId ? { invocationId: s.invocationId } : {}),
       startedOn: input.startedOn,
       finishedOn: input.finishedOn,
+      ...(input.buildRootManifest ? { buildRootPackages: input.buildRootManifest } : {}),
     },
   });
   return { identities, signer: s.key.fingerprint };

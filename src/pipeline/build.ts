@@ -222,6 +222,7 @@ async function buildOne(
     const images: PlatformImage[] = [];
     const platformLayers: BuildLayerSummary[][] = [];
     const platformManifests: VerifiedPackageManifest[] = [];
+    const buildRootManifests: VerifiedPackageManifest[] = [];
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
       await mkdir(root);
@@ -258,10 +259,19 @@ async function buildOne(
       });
       // Each architecture is proven against its own indexes (and the `all` packages) only.
       const archArchive = { ...archive, ...archLookup, architectures: [arch] };
-      const audited = await clock.time('audit', `proving every installed ${arch} package against the verified ${arch} indexes`, () =>
-        auditRootfs({ rootfs: root, archive: archArchive, debFiles: built.debFiles, ...(parent ? { inherited: parent.packages } : {}) }),
+      const audit = (database: 'status' | 'status.d' | undefined) =>
+        auditRootfs({
+          rootfs: root,
+          archive: archArchive,
+          debFiles: built.debFiles,
+          ...(database ? { database } : {}),
+          ...(parent ? { inherited: parent.packages } : {}),
+        });
+      platformManifests.push(
+        await clock.time('audit', `proving every installed ${arch} package against the verified ${arch} indexes`, () => audit(built.imageDatabase)),
       );
-      platformManifests.push(audited);
+      // An image assembled from a package set: the build root's other packages shaped it too.
+      if (built.imageDatabase === 'status.d') buildRootManifests.push(await clock.time('audit-build-root', undefined, () => audit('status')));
       // After the audit: only .debs proven against the verified indexes enter the cache.
       if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
       if (options.rootfsTar && arch === recipe.architectures[0]) {
@@ -327,6 +337,7 @@ async function buildOne(
             platformManifests: written.manifests.map((m) => m.descriptor),
             recipe,
             packageManifest,
+            ...(buildRootManifests.length > 0 ? { buildRootManifest: mergePackageManifests(buildRootManifests) } : {}),
             pinnedKeyFiles: keyFiles,
             mirror,
             securityMirror,

@@ -1,6 +1,7 @@
 /**
  * Building one architecture's root filesystem, step by step, and packing a layer after each:
- * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip.
+ * base (bootstrap or the parent's unpacked layers) → each recipe layer → strip. A recipe with
+ * `contents` packs one layer at the end instead, selected from the finished root (contents.ts).
  */
 import { readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildApt
 import { withChroot, type Chroot } from '../bootstrap/chroot.js';
 import { bootstrapIncludesUpdates, runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { diskFullOr } from '../bootstrap/fs-error.js';
-import { ensureDirInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
+import { ensureDirInRoot, readFileInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
 import { linkStagedDebs } from '../archive/deb-cache.js';
@@ -18,6 +19,7 @@ import { diffSnapshots, packLayer, snapshotTree, type Snapshot } from '../layer/
 import type { LayerInfo } from '../oci/types.js';
 import type { Recipe, RecipeLayer } from '../recipe/types.js';
 import type { StageClock } from './stages.js';
+import { prepareContents, selectContents } from './contents.js';
 
 export interface BuiltLayer extends LayerInfo {
   readonly createdBy: string;
@@ -50,6 +52,12 @@ export interface RootfsResult {
   readonly finalSnapshot: Snapshot;
   /** Every .deb fetched during the build (for the audit). */
   readonly debFiles: readonly string[];
+  /**
+   * Where the image's dpkg database is in the root: `status.d` for recipe `contents` (the
+   * image is a selection; `status` describes the build root); otherwise undefined, whichever
+   * the root has (a child of an assembled parent has only `status.d`).
+   */
+  readonly imageDatabase?: 'status.d';
 }
 
 const snapshot = (root: string) => snapshotTree(root, { exclude: LAYER_EXCLUDES });
@@ -113,9 +121,9 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   const toolLine = (stage: string) => (line: string) => clock.event({ stage, toolLine: line });
   const layers: BuiltLayer[] = [];
   let layerNo = 0;
-  const pack = async (before: Snapshot | undefined, createdBy: string): Promise<Snapshot> => {
+  const pack = async (before: Snapshot | undefined, createdBy: string, select = (s: Snapshot) => s): Promise<Snapshot> => {
     await scrubRoot(root, input.sourceDateEpoch);
-    const after = await snapshot(root);
+    const after = select(await snapshot(root));
     const info = await packLayer({
       root,
       snapshot: after,
@@ -131,9 +139,10 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     return after;
   };
 
-  // A recipe that strips (distroless) collapses its own steps into one layer, so nothing it
-  // deletes (a shell, apt) survives in a lower layer underneath a whiteout.
-  const squash = recipe.strip !== null;
+  // A recipe that strips collapses its own steps into one layer, so nothing it deletes (a shell,
+  // apt) survives in a lower layer underneath a whiteout; one assembled from a package set
+  // (contents) is a single layer selected from the finished build root.
+  const squash = recipe.strip !== null || recipe.contents !== null;
   let current: Snapshot | undefined;
 
   if (input.parent) {
@@ -165,11 +174,17 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   }
   const snapshotBase = current;
 
-  await writeBuildAptConfig(input);
-  // apt's own hash check against its signed lists applies to these as to any cached file.
-  // The directory is resolved inside the root (a link there cannot send the .debs elsewhere).
-  if (input.debCacheDir !== undefined) await linkStagedDebs(input.debCacheDir, await ensureDirInRoot(root, BUILD_DEB_DIR));
-  if (recipe.slim) await applySlim(root, recipe.slim);
+  // A parent assembled from a package set (contents) has no dpkg or apt (the recipe loader
+  // refuses packages on it): its child only adds files and users, and no apt or dpkg
+  // configuration lands in its layer.
+  const hasDpkg = (await readFileInRoot(root, '/var/lib/dpkg/status')) !== undefined;
+  if (hasDpkg) {
+    await writeBuildAptConfig(input);
+    // apt's own hash check against its signed lists applies to these as to any cached file.
+    // The directory is resolved inside the root (a link there cannot send the .debs elsewhere).
+    if (input.debCacheDir !== undefined) await linkStagedDebs(input.debCacheDir, await ensureDirInRoot(root, BUILD_DEB_DIR));
+    if (recipe.slim) await applySlim(root, recipe.slim);
+  }
   let aptUpdated = false;
   const aptUpdate = async (c: Chroot) => {
     if (aptUpdated) return;
@@ -197,6 +212,16 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
       );
   }
 
+  const contents = recipe.contents;
+  if (contents) {
+    await clock.time('contents', `apt-get install ${contents.packages.join(' ')}`, () =>
+      inChroot(root, signal, async (c) => {
+        await aptUpdate(c);
+        await apt(c, ['-y', 'install', ...contents.packages], toolLine('contents'));
+      }),
+    );
+  }
+
   for (const l of recipe.layers) {
     const step = async () => {
       if (l.packages.length > 0 || l.remove.packages.length > 0) {
@@ -217,7 +242,20 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     await clock.time(`layer:${l.name}`, undefined, step);
   }
 
-  if (squash) {
+  if (contents) {
+    await clock.time(
+      'assemble',
+      `selecting ${contents.packages.length} packages' files and ${contents.generated.length} generated files; one layer`,
+      async () => {
+        const plan = await prepareContents(root, { ...recipe, contents });
+        current = await pack(
+          undefined,
+          `imgfactory ${recipe.name}: packages ${contents.packages.join(' ')}${contents.generated.length > 0 ? `; generated ${contents.generated.join(' ')}` : ''}${recipe.layers.length > 0 ? `; layers ${recipe.layers.map((l) => l.name).join(', ')}` : ''}`,
+          (full) => selectContents(full, contents, plan),
+        );
+      },
+    );
+  } else if (squash) {
     await clock.time('strip', 'removing shell, package tools; one layer', async () => {
       await applyStrip(root, recipe.strip!);
       current = await pack(snapshotBase, `imgfactory ${recipe.name}: ${recipe.layers.map((l) => l.name).join(', ') || 'base'} + strip (squashed)`);
@@ -227,5 +265,5 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     current = await pack(current, `imgfactory ${recipe.name}: configuration`);
   }
 
-  return { layers, finalSnapshot: current!, debFiles: await downloadedDebs(root, BUILD_DEB_DIR) };
+  return { layers, finalSnapshot: current!, debFiles: await downloadedDebs(root, BUILD_DEB_DIR), ...(contents ? { imageDatabase: 'status.d' as const } : {}) };
 }

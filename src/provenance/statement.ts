@@ -34,12 +34,22 @@ export interface ProvenanceInput {
   readonly invocationId?: string;
   readonly startedOn: string;
   readonly finishedOn: string;
+  /**
+   * An image assembled from a package set (recipe `contents`) is selected out of a build root
+   * that held more packages (dpkg, apt, the maintainer scripts' interpreters): every one of them
+   * is recorded too, annotated BUILD_ROOT_ANNOTATION, apart from the image's own packages.
+   */
+  readonly buildRootPackages?: VerifiedPackageManifest;
 }
+
+/** The annotation (key and value) on a resolved dependency that was in the build root but is not in the image. */
+export const BUILD_ROOT_ANNOTATION = { key: 'imgfactory.dev/role', value: 'build-root' } as const;
 
 export interface ResourceDescriptor {
   readonly name?: string;
   readonly uri?: string;
   readonly digest?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface ProvenanceStatement {
@@ -96,6 +106,20 @@ export function buildProvenance(input: ProvenanceInput): ProvenanceStatement {
       digest: { sha256: requireSha256Hex(p.sha256, p.filename) },
     })),
   ];
+  const b = input.buildRootPackages;
+  if (b) {
+    const inImage = new Set(m.packages.map((p) => debPurl(p, m.suite)));
+    for (const p of b.packages) {
+      const name = debPurl(p, b.suite);
+      if (inImage.has(name)) continue;
+      resolvedDependencies.push({
+        name,
+        uri: debUri(p),
+        digest: { sha256: requireSha256Hex(p.sha256, p.filename) },
+        annotations: { [BUILD_ROOT_ANNOTATION.key]: BUILD_ROOT_ANNOTATION.value },
+      });
+    }
+  }
   return {
     _type: STATEMENT_TYPE,
     subject: [input.subject.digest, ...(input.platformDigests ?? [])].map((d) => {
@@ -136,7 +160,16 @@ const statementSchema = z.object({
     buildDefinition: z.object({
       buildType: z.string(),
       externalParameters: z.record(z.string(), z.unknown()),
-      resolvedDependencies: z.array(z.object({ name: z.string().optional(), uri: z.string().optional(), digest: digestSet.optional() })).optional(),
+      resolvedDependencies: z
+        .array(
+          z.object({
+            name: z.string().optional(),
+            uri: z.string().optional(),
+            digest: digestSet.optional(),
+            annotations: z.record(z.string(), z.unknown()).optional(),
+          }),
+        )
+        .optional(),
     }),
     runDetails: z.object({
       builder: z.object({ id: z.string() }),
@@ -149,8 +182,10 @@ export interface ProvenanceFacts {
   readonly subjectDigests: readonly string[];
   readonly builderId: string;
   readonly dependencies: number;
-  /** `purl sha256` of every .deb dependency. */
+  /** `purl sha256` of every .deb in the image (the build root's others excluded). */
   readonly debs: readonly { readonly purl: string; readonly sha256: string }[];
+  /** How many .debs were in the build root only (recipe `contents`). */
+  readonly buildRootDebs: number;
 }
 
 /** Parse a statement from outside (DSSE payload bytes); throws PROVENANCE_INVALID. */
@@ -172,6 +207,12 @@ export function parseProvenance(payload: Uint8Array): ProvenanceFacts {
     subjectDigests: s.subject.flatMap((x) => (x.digest.sha256 === undefined ? [] : [`sha256:${x.digest.sha256}`])),
     builderId: s.predicate.runDetails.builder.id,
     dependencies: deps.length,
-    debs: deps.flatMap((d) => (d.name?.startsWith('pkg:deb/') ? [{ purl: d.name, sha256: d.digest?.sha256 ?? '' }] : [])),
+    // The image's packages only: the build root's others are not in the image, so not in its SBOM.
+    debs: deps.flatMap((d) =>
+      d.name?.startsWith('pkg:deb/') && d.annotations?.[BUILD_ROOT_ANNOTATION.key] !== BUILD_ROOT_ANNOTATION.value
+        ? [{ purl: d.name, sha256: d.digest?.sha256 ?? '' }]
+        : [],
+    ),
+    buildRootDebs: deps.filter((d) => d.name?.startsWith('pkg:deb/') && d.annotations?.[BUILD_ROOT_ANNOTATION.key] === BUILD_ROOT_ANNOTATION.value).length,
   };
 }

@@ -139,10 +139,28 @@ export async function loadRecipeChain(path: string, options: LoadOptions, cache 
       cache.set(next, pending);
     }
     const recipe: Recipe = await pending;
+    if (chain[0] && recipe.contents) refuseAptOnAssembled(chain[0], recipe, options.displayBase);
     chain.unshift(recipe);
     next = recipe.from;
   }
   return chain;
+}
+
+/**
+ * A parent assembled from a package set (`contents`) has no apt and no dpkg: a child may add
+ * files and users on top of it, but cannot install or purge packages there.
+ */
+function refuseAptOnAssembled(child: Recipe, parent: Recipe, displayBase: string | undefined): void {
+  const problems = child.layers.flatMap((l, i) => [
+    ...(l.packages.length > 0 ? [`layers[${i}].packages`] : []),
+    ...(l.remove.packages.length > 0 ? [`layers[${i}].remove.packages`] : []),
+  ]);
+  if (problems.length === 0) return;
+  const lines = problems.map(
+    (field) =>
+      `${displayPath(child.file, displayBase)}: ${field}: ${parent.name} is assembled from a package set (contents) and has no apt or dpkg to install with`,
+  );
+  throw new RecipeError('RECIPE_INVALID', lines.join('\n'), { details: { problems: lines } });
 }
 
 /**

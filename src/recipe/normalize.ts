@@ -106,6 +106,7 @@ export function normalizeRecipe(parsed: ParsedRecipe, ctx: NormalizeContext): Re
     config,
     slim,
     strip,
+    contents: parsed.contents ? { packages: parsed.contents.packages, generated: parsed.contents.generated ?? [] } : null,
     publish: parsed.publish,
   };
 }

@@ -177,6 +177,28 @@ export const stripSchema = z.union([
   }),
 ]);
 
+/** A Debian package name without a version pin or architecture: what a dpkg file list is named after. */
+const contentsPackage = z
+  .string()
+  .max(128)
+  .regex(/^[a-z0-9][a-z0-9+.-]+$/, { message: 'expected a Debian package name (no "=version", no ":arch")' });
+
+/**
+ * The image is assembled from a package set instead of being a whole root: the packages are
+ * installed into a throwaway build root, and the image receives only their dpkg file lists plus
+ * the declared files that maintainer scripts or imgfactory generate there.
+ */
+export const contentsSchema = z.strictObject({
+  packages: z
+    .array(contentsPackage)
+    .min(1, { message: 'name at least one package the image consists of' })
+    .refine((p) => new Set(p).size === p.length, { message: 'packages must be unique' }),
+  generated: z
+    .array(absolutePath.refine((p) => p !== '/' && !p.endsWith('/'), { message: 'expected a file path, not a directory' }))
+    .refine((p) => new Set(p).size === p.length, { message: 'generated paths must be unique' })
+    .optional(),
+});
+
 export const publishSchema = z.strictObject({
   repository: z
     .string()
@@ -227,6 +249,7 @@ const recipeObject = z.strictObject({
   config: configSchema.optional(),
   slim: slimSchema.optional(),
   strip: stripSchema.optional(),
+  contents: contentsSchema.optional(),
   publish: publishSchema.optional(),
 });
 
@@ -236,6 +259,7 @@ const recipeObject = z.strictObject({
  * layer) or a Debian system account.
  */
 export const recipeSchema = recipeObject.superRefine((r, ctx) => {
+  if (r.contents) refineContents(r, ctx);
   const layerNames = new Map<string, number>();
   const users = new Map<string, { uid: number; gid: number }>();
   const uids = new Map<number, string>();
@@ -267,6 +291,24 @@ export const recipeSchema = recipeObject.superRefine((r, ctx) => {
     });
   });
 });
+
+/**
+ * `contents` assembles the image from a fresh build root; the combinations below have no
+ * meaning there, and silently ignoring one would ship something the author did not ask for.
+ */
+function refineContents(r: z.output<typeof recipeObject>, ctx: z.RefinementCtx): void {
+  const refuse = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (r.strip !== undefined && r.strip !== false)
+    refuse(['strip'], 'cannot be combined with contents: the image already holds only the listed packages (remove strip)');
+  if (r.from !== undefined) refuse(['from'], "cannot be combined with contents: a parent's layers are a whole root, not a package set");
+  (r.layers ?? []).forEach((layer, li) => {
+    if ((layer.remove?.packages ?? []).length > 0)
+      refuse(
+        ['layers', li, 'remove', 'packages'],
+        'cannot be combined with contents: a package that is not listed in contents.packages never reaches the image',
+      );
+  });
+}
 
 /**
  * One half of an owner string as a number: digits as given (≤ 65534), a name from the recipe's

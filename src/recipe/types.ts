@@ -53,6 +53,14 @@ export interface StripRules {
   readonly paths: readonly string[];
 }
 
+/** The image assembled from a package set (see schema.ts `contentsSchema`). */
+export interface RecipeContents {
+  /** Packages whose dpkg file lists make up the image, in the recipe's order. */
+  readonly packages: readonly string[];
+  /** Absolute paths created in the build root (by maintainer scripts or imgfactory) that the image also receives. */
+  readonly generated: readonly string[];
+}
+
 export interface Recipe {
   /** Absolute path of the recipe module. */
   readonly file: string;
@@ -75,5 +83,7 @@ export interface Recipe {
   readonly config: RecipeConfig;
   readonly slim: SlimRules | null;
   readonly strip: StripRules | null;
+  /** null: the image is the whole build root (bootstrap, layers, slim, strip). */
+  readonly contents: RecipeContents | null;
   readonly publish?: { readonly repository: string; readonly tags: readonly string[] };
 }

@@ -18,7 +18,7 @@ export async function lockFromArchive(recipe: Recipe, a: ArchiveAccess & { reado
   const target = await archiveFor(recipe, a);
   const archive = await fetchVerifiedArchive({ ...target, architectures: recipe.architectures });
   const best = bestVersions(archive.entries());
-  const names = [...new Set(recipe.layers.flatMap((l) => l.packages))].sort();
+  const names = [...new Set([...recipe.layers.flatMap((l) => l.packages), ...(recipe.contents?.packages ?? [])])].sort();
   const architectures: Record<string, LockedPackage[]> = {};
   for (const arch of recipe.architectures) {
     architectures[arch] = names.map((name) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/oci/json.js';
-import { buildProvenance, parseProvenance } from '../../src/provenance/statement.js';
+import { BUILD_ROOT_ANNOTATION, buildProvenance, parseProvenance } from '../../src/provenance/statement.js';
 import { PROVENANCE_INPUT } from '../fixtures/sign/provenance-input.js';
 import { FIXTURE_MANIFEST, MIRROR, SECURITY_MIRROR } from '../fixtures/sign/verified-package-manifest.js';
 
@@ -45,6 +45,20 @@ describe('SLSA v1 provenance statement', () => {
       });
     }
     expect(deps).toHaveLength(1 + 2 + 3 + FIXTURE_MANIFEST.packages.length);
+  });
+
+  it('records the build root of an image assembled from a package set, apart from the image and its SBOM', () => {
+    const image = { ...FIXTURE_MANIFEST, packages: FIXTURE_MANIFEST.packages.slice(0, 2) };
+    const statement = buildProvenance({ ...PROVENANCE_INPUT, packageManifest: image, buildRootPackages: FIXTURE_MANIFEST });
+    const debs = statement.predicate.buildDefinition.resolvedDependencies.filter((d) => d.name?.startsWith('pkg:deb/'));
+    // Every build-root package once: the image's two unannotated, the rest annotated.
+    expect(debs).toHaveLength(FIXTURE_MANIFEST.packages.length);
+    expect(debs.filter((d) => d.annotations === undefined)).toHaveLength(2);
+    expect(debs.slice(2).every((d) => d.annotations?.[BUILD_ROOT_ANNOTATION.key] === BUILD_ROOT_ANNOTATION.value)).toBe(true);
+    const facts = parseProvenance(canonicalJson(statement));
+    // The verifier compares `debs` with the SBOM, which lists the image's packages only.
+    expect(facts.debs.map((d) => d.sha256)).toEqual(image.packages.map((p) => p.sha256));
+    expect(facts.buildRootDebs).toBe(FIXTURE_MANIFEST.packages.length - 2);
   });
 
   it('parses back (the verifier side) and refuses what is not a statement', () => {

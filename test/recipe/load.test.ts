@@ -86,6 +86,24 @@ describe('from: chains and plan', () => {
     expect((await loadRecipeChain(c, opts(dir))).map((r) => r.name)).toEqual(['a', 'b', 'c']);
   });
 
+  it('refuses packages on a parent assembled from a package set (it has no apt), naming the field; files are fine', async () => {
+    await recipe('assembled.ts', `export default { name: 'assembled', version: '1.0.0', suite: 'bookworm', contents: { packages: ['tzdata'] } };\n`);
+    const bad = await recipe(
+      'on-assembled.ts',
+      `export default { name: 'on-assembled', version: '1.0.0', suite: 'bookworm', from: './assembled.ts',\n` +
+        `  layers: [{ name: 'a', users: [{ name: 'app', uid: 1000 }] }, { name: 'b', packages: ['curl'] }] };\n`,
+    );
+    await expect(loadRecipeChain(bad, opts(dir))).rejects.toMatchObject({
+      code: 'RECIPE_INVALID',
+      message: 'on-assembled.ts: layers[1].packages: assembled is assembled from a package set (contents) and has no apt or dpkg to install with',
+    });
+    const ok = await recipe(
+      'files-on-assembled.ts',
+      `export default { name: 'files-on-assembled', version: '1.0.0', suite: 'bookworm', from: './assembled.ts', layers: [{ name: 'a', users: [{ name: 'app', uid: 1000 }] }] };\n`,
+    );
+    expect((await loadRecipeChain(ok, opts(dir))).map((r) => r.name)).toEqual(['assembled', 'files-on-assembled']);
+  });
+
   it('detects a from: cycle and names the file and field', async () => {
     await recipe('x.ts', `export default { name: 'x', version: '1.0.0', suite: 'bookworm', from: './y.ts' };\n`);
     const y = await recipe('y.ts', `export default { name: 'y', version: '1.0.0', suite: 'bookworm', from: './x.ts' };\n`);
@@ -115,12 +133,12 @@ describe('from: chains and plan', () => {
 
   it('plans the shipped recipes with debian-minimal before python3', async () => {
     const loaded = await loadRecipeChains(
-      ['python3.ts', 'debian-minimal.ts', 'static.ts', 'debian-trixie-minimal.ts'].map((f) => join(RECIPES_DIR, f)),
+      ['python3.ts', 'debian-minimal.ts', 'static.ts', 'base.ts', 'debian-trixie-minimal.ts'].map((f) => join(RECIPES_DIR, f)),
       opts(RECIPES_DIR),
     );
     const byFile = new Map(loaded.flatMap((l) => l.chain!).map((r) => [r.file, r]));
     const names = planBuilds([...byFile.values()]).map((s) => s.name);
     expect(names.indexOf('debian-minimal')).toBeLessThan(names.indexOf('python3'));
-    expect(names).toHaveLength(4);
+    expect(names).toHaveLength(5);
   });
 });

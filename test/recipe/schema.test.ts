@@ -92,6 +92,21 @@ describe('recipe schema', () => {
     ['config.ports', { config: { ports: ['80/http'] } }, 'config.ports[0]'],
     ['slim', { slim: { docs: 'yes' } }, 'slim.docs'],
     ['strip', { strip: { shell: 1 } }, 'strip.shell'],
+    ['contents.packages (empty)', { contents: { packages: [] } }, 'contents.packages'],
+    ['contents.packages (pinned)', { contents: { packages: ['libc6=2.36-9'] } }, 'contents.packages[0]'],
+    ['contents.packages (duplicate)', { contents: { packages: ['tzdata', 'tzdata'] } }, 'contents.packages'],
+    ['contents.generated (relative)', { contents: { packages: ['tzdata'], generated: ['etc/passwd'] } }, 'contents.generated[0]'],
+    ['contents.generated (..)', { contents: { packages: ['tzdata'], generated: ['/etc/../../x'] } }, 'contents.generated[0]'],
+    ['contents.generated (a directory)', { contents: { packages: ['tzdata'], generated: ['/etc/ssl/'] } }, 'contents.generated[0]'],
+    ['contents.generated (newline)', { contents: { packages: ['tzdata'], generated: ['/etc/x\n/etc/y'] } }, 'contents.generated[0]'],
+    ['contents (unknown key)', { contents: { packages: ['tzdata'], files: [] } }, 'contents.files'],
+    ['strip with contents', { contents: { packages: ['tzdata'] }, strip: true }, 'strip'],
+    ['from with contents', { contents: { packages: ['tzdata'] }, from: './parent.ts' }, 'from'],
+    [
+      'layers[].remove.packages with contents',
+      { contents: { packages: ['tzdata'] }, layers: [{ name: 'a', remove: { packages: ['tzdata'] } }] },
+      'layers[0].remove.packages',
+    ],
     ['publish.repository', { publish: { repository: 'UPPER/case', tags: ['x'] } }, 'publish.repository'],
     ['publish.tags', { publish: { repository: 'localhost:5000/a/b', tags: [] } }, 'publish.tags'],
   ];
@@ -101,6 +116,12 @@ describe('recipe schema', () => {
       lines.some((l) => l.startsWith(`demo.ts: ${field}: `)),
       lines.join('\n'),
     ).toBe(true);
+  });
+
+  it('normalizes contents: generated defaults to none; strip: false is no strip', () => {
+    const r = parseRecipe({ ...base, contents: { packages: ['base-files', 'tzdata'] }, strip: false }, '/r/demo.ts', 'ab', opts);
+    expect(r.contents).toEqual({ packages: ['base-files', 'tzdata'], generated: [] });
+    expect(parseRecipe(base, '/r/demo.ts', 'ab', opts).contents).toBeNull();
   });
 
   it('refuses unknown keys at every level, naming them', () => {

@@ -10,7 +10,8 @@ export const auditCommand: Command = {
   summary: 'Prove every installed package of a root filesystem against verified indexes',
   help: `Usage: imgfactory audit <rootfs-dir> --suite <s> [options] [--json]
 
-Reads <rootfs>/var/lib/dpkg/status and proves every package with files on disk (name,
+Reads <rootfs>/var/lib/dpkg/status (or, when there is none, every stanza file of a
+distroless image's var/lib/dpkg/status.d/) and proves every package with files on disk (name,
 version, architecture) is in a Packages index verified against keys/debian, and that every
 .deb in <rootfs>/var/cache/apt/archives has the SHA256 its index entry gives. Prints the
 verified package manifest with --json. Exit 1 naming what has no proof.
