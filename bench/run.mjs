@@ -2,7 +2,7 @@
 // imgfactory benchmarks. Every figure is measured next to a reference in the same run, on the
 // same machine and mirror, so the ratios mean something even when absolute times drift.
 //
-//   sudo node bench/run.mjs [--only build|layer|push|update] [--out bench/results]
+//   sudo node bench/run.mjs [--only build|layer|push|update|arm64] [--out bench/results]
 //                           [--tree <minbase root>] [--layout <debian-minimal layout>]
 //
 // --tree and --layout reuse an existing tree (layer) or built layout (push) instead of
@@ -142,6 +142,64 @@ if (!only || only === 'build') {
     // Into the warm build's output, so python3 reuses (and verifies) that debian-minimal as its parent.
     const r = build(recipe, join(repo, 'recipes', `${recipe}.ts`), join(work, 'cache-a'), [], 'minimal-warm');
     row(`\`imgfactory build recipes/${recipe}.ts\`, warm cache${recipe === 'python3' ? ' (parent already built)' : ''}`, r);
+  }
+}
+
+// Not part of the default run (it takes about 10 minutes): `--only arm64`.
+if (only === 'arm64') {
+  // A foreign architecture under qemu-user-static (binfmt_misc), next to plain mmdebstrap
+  // bootstrapping the same architecture (also under qemu) in the same run.
+  const toolEnv = { env: { PATH: process.env.PATH, LC_ALL: 'C' } };
+  const plainArm64 = (tarball) =>
+    timed(['mmdebstrap', '--variant=minbase', '--architectures=arm64', '--quiet', 'bookworm', join(work, tarball), mirror], toolEnv);
+  // The reference runs before and after the builds; the ratio uses their mean, since the load of
+  // a shared machine drifts over ten minutes.
+  const refBefore = plainArm64('plain-mm-arm64-before.tar');
+  // debian-minimal with both architectures, built with --arch arm64; beside the real recipes so its imports resolve.
+  const multi = join(repo, 'recipes', '.bench-multiarch.ts');
+  writeFileSync(
+    multi,
+    readFileSync(join(repo, 'recipes/debian-minimal.ts'), 'utf8').replace(
+      "  variant: 'minbase',\n",
+      "  variant: 'minbase',\n  architectures: ['amd64', 'arm64'],\n",
+    ),
+  );
+  results.arm64 = {};
+  try {
+    for (const [key, extra] of [
+      ['debootstrap', []],
+      ['mmdebstrap', ['--bootstrapper', 'mmdebstrap']],
+    ]) {
+      const argv = [
+        'node',
+        join(repo, 'bin/imgfactory.js'),
+        'build',
+        multi,
+        '--arch',
+        'arm64',
+        '--out',
+        join(work, `out-${key}`),
+        '--work-dir',
+        join(work, 'w'),
+      ];
+      const r = timed([...argv, '--deb-cache-dir', join(work, `cache-arm64-${key}`), '--json', ...extra], { env: process.env });
+      const s = JSON.parse(r.stdout);
+      results.arm64[key] = { seconds: r.seconds, maxRssMiB: r.maxRssMiB, digest: s.digest, stages: s.stages };
+    }
+  } finally {
+    rmSync(multi, { force: true });
+  }
+  const refAfter = plainArm64('plain-mm-arm64-after.tar');
+  const ref = (refBefore.seconds + refAfter.seconds) / 2;
+  results.mmdebstrapArm64 = { secondsBefore: refBefore.seconds, secondsAfter: refAfter.seconds };
+  lines.push(
+    `| plain \`mmdebstrap --variant=minbase --architectures=arm64 bookworm\` to a tarball (reference) | ${refBefore.seconds.toFixed(1)} s before, ${refAfter.seconds.toFixed(1)} s after the builds | – |`,
+  );
+  for (const [key, b] of Object.entries(results.arm64)) {
+    const stage = (n) => b.stages.find((x) => x.stage === n)?.seconds ?? 0;
+    lines.push(
+      `| \`imgfactory build --arch arm64${key === 'mmdebstrap' ? ' --bootstrapper mmdebstrap' : ''}\`, cold package cache | ${b.seconds.toFixed(1)} s (${(b.seconds / ref).toFixed(2)}× mmdebstrap arm64) | bootstrap ${stage('bootstrap').toFixed(0)} s, upgrade ${stage('upgrade').toFixed(0)} s; peak RSS ${b.maxRssMiB} MiB |`,
+    );
   }
 }
 

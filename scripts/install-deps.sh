@@ -12,6 +12,7 @@ packages=(
   systemd-container lxc          # machine-container consumers of imgfactory export: nspawn, lxc-create
   xz-utils ca-certificates        # xz: LXC image tarballs
   apt-utils                       # apt-ftparchive: the controlled test archive of update checks
+  qemu-user-static binfmt-support arch-test  # foreign architectures (arm64 on amd64): binfmt_misc with the F flag; arch-test for mmdebstrap
 )
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

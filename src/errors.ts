@@ -110,6 +110,7 @@ export type ExecErrorCode =
   | 'APT_FAILED'
   | 'CHROOT_FAILED'
   | 'MOUNT_FAILED'
+  | 'FOREIGN_ARCH_UNSUPPORTED'
   | 'COMMAND_FAILED';
 export class ExecError extends ImgfactoryError<ExecErrorCode> {
   readonly exitStatus = ExitStatus.externalTool;

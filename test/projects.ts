@@ -26,6 +26,10 @@ export const INTEGRATION_TESTS: readonly string[] = [
   'test/pipeline/mmdebstrap-parity.test.ts',
   'test/pipeline/distroless.test.ts',
   'test/pipeline/trixie.test.ts',
+  // arm64 under qemu-user-static (binfmt_misc), the registry, podman; unshare for the no-qemu case.
+  'test/pipeline/multiarch.test.ts',
+  // The build's entry point (it stops before the archive: the binfmt check, --arch).
+  'test/pipeline/foreign-arch-build.test.ts',
   'test/e2e/versions.test.ts',
   'test/pipeline/disk-full-build.test.ts',
   'test/update/real-archive.test.ts',

@@ -42,6 +42,7 @@ const PURE = [
   'archive/release.ts',
   'archive/package-manifest.ts',
   'bootstrap/apt-config.ts',
+  'bootstrap/binfmt.ts',
   'bootstrap/rules.ts',
   'bootstrap/users.ts',
   'layer/diff.ts',

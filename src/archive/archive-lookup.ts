@@ -45,3 +45,19 @@ export function buildArchiveLookup(packages: Iterable<ArchivePackage>): ArchiveL
     entries: () => all,
   };
 }
+
+/**
+ * The part of a lookup one architecture's root filesystem may be proven against: its own
+ * indexes and the architecture-independent packages. An arm64 root is never "proven" by an
+ * amd64 package that happens to share name and version. Pure.
+ */
+export function lookupForArchitecture(lookup: ArchiveLookup, arch: string): ArchiveLookup {
+  const fits = (p: ArchivePackage) => p.architecture === arch || p.architecture === 'all';
+  const entries = lookup.entries().filter(fits);
+  return {
+    find: (name, version, a) => lookup.findAll(name, version, a).find(fits),
+    findAll: (name, version, a) => lookup.findAll(name, version, a).filter(fits),
+    findBySha256: (sha256) => lookup.findBySha256(sha256).filter(fits),
+    entries: () => entries,
+  };
+}

@@ -42,10 +42,11 @@ export async function sideKind(path: string): Promise<SideKind> {
     : 'rootfs-dir';
 }
 
-export async function openSide(path: string, signal?: AbortSignal): Promise<{ facts: SideFacts; tree: Map<string, TreeEntry> }> {
+/** `architecture` (OCI name) picks an image side's platform when the layout holds an index. */
+export async function openSide(path: string, signal?: AbortSignal, platformArch?: string): Promise<{ facts: SideFacts; tree: Map<string, TreeEntry> }> {
   const kind = await sideKind(path);
   if (kind === 'layout') {
-    const img = await readLayoutImage(path);
+    const img = await readLayoutImage(path, undefined, platformArch);
     const tree = await treeFromTars(
       img.layers.map((l) => ({ name: l.digest, gzipped: l.mediaType.endsWith('+gzip'), open: () => img.layout.openBlob(l, signal) })),
       signal,
@@ -73,9 +74,13 @@ export async function openSide(path: string, signal?: AbortSignal): Promise<{ fa
   };
 }
 
-export async function diffImages(aPath: string, bPath: string, options: { readonly signal?: AbortSignal } = {}): Promise<ImageDiff> {
-  const a = await openSide(aPath, options.signal);
-  const b = await openSide(bPath, options.signal);
+export async function diffImages(
+  aPath: string,
+  bPath: string,
+  options: { readonly signal?: AbortSignal; readonly architecture?: string } = {},
+): Promise<ImageDiff> {
+  const a = await openSide(aPath, options.signal, options.architecture);
+  const b = await openSide(bPath, options.signal, options.architecture);
   if (a.facts.architecture && b.facts.architecture && a.facts.architecture !== b.facts.architecture) {
     throw new DiffError('DIFF_ARCH_MISMATCH', `${aPath} is ${a.facts.architecture}, ${bPath} is ${b.facts.architecture}: compare images of one architecture`, {
       details: { a: a.facts.architecture, b: b.facts.architecture },

@@ -5,11 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
+import { splitPackageManifest, type VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { DiffError, isImgfactoryError } from '../errors.js';
 import { Layout, type LayoutImage } from '../oci/layout.js';
 import type { Descriptor } from '../oci/types.js';
 import { PACKAGES_FILE } from '../image/build-output.js';
+import { DEBIAN_ARCHITECTURES, ociPlatform } from '../oci/platform.js';
 import type { ConfigRecord, PackageRecord } from './types.js';
 
 export interface LayoutImageSide {
@@ -23,12 +24,16 @@ export interface LayoutImageSide {
   readonly packages?: readonly PackageRecord[];
 }
 
-export async function readLayoutImage(dir: string, tag?: string): Promise<LayoutImageSide> {
+/**
+ * `architecture` (OCI name) picks the platform of a multi-platform index; without it an index of
+ * several platforms is refused (LAYOUT_AMBIGUOUS, named in the DiffError).
+ */
+export async function readLayoutImage(dir: string, tag?: string, architecture?: string): Promise<LayoutImageSide> {
   let image: LayoutImage;
   let opened: Layout;
   try {
     opened = await Layout.open(dir);
-    image = await opened.image(tag === undefined ? {} : { tag });
+    image = await opened.image({ ...(tag === undefined ? {} : { tag }), ...(architecture === undefined ? {} : { platform: { os: 'linux', architecture } }) });
   } catch (cause) {
     if (isImgfactoryError(cause) || (cause as NodeJS.ErrnoException).code !== undefined) {
       throw new DiffError('DIFF_SOURCE_INVALID', `${dir}: not a readable OCI image layout (${(cause as Error).message.split('\n')[0]})`, {
@@ -41,7 +46,8 @@ export async function readLayoutImage(dir: string, tag?: string): Promise<Layout
   const c = image.config.config ?? {};
   const packages = await readFile(join(dir, PACKAGES_FILE), 'utf8').then(
     (t) =>
-      (JSON.parse(t) as VerifiedPackageManifest).packages.map((p) => ({
+      // A multi-platform build lists every platform's packages: keep this platform's (and `all`).
+      platformPackages(JSON.parse(t) as VerifiedPackageManifest, image.config.architecture).map((p) => ({
         package: p.package,
         version: p.version,
         architecture: p.architecture,
@@ -64,4 +70,10 @@ export async function readLayoutImage(dir: string, tag?: string): Promise<Layout
     layout: opened,
     ...(packages ? { packages } : {}),
   };
+}
+
+/** The packages of the platform whose OCI architecture is `ociArch` (Debian and OCI names agree for amd64, arm64, s390x, riscv64). */
+function platformPackages(manifest: VerifiedPackageManifest, ociArch: string): VerifiedPackageManifest['packages'] {
+  const parts = splitPackageManifest(manifest);
+  return (parts.find((m) => DEBIAN_ARCHITECTURES.includes(m.architecture) && ociPlatform(m.architecture).architecture === ociArch) ?? parts[0]!).packages;
 }

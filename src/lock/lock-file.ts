@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
-import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
+import { splitPackageManifest, type VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { LockError } from '../errors.js';
 import { PACKAGES_FILE, REPORT_FILE, type BuildReport } from '../image/build-output.js';
 import type { Recipe } from '../recipe/types.js';
@@ -91,6 +91,6 @@ export async function lockFromBuild(o: LockFromBuildOptions): Promise<Lock> {
       parent: report.parent ?? null,
       image: { manifestDigest: report.manifestDigest },
     },
-    [manifest],
+    splitPackageManifest(manifest),
   );
 }

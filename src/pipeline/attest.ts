@@ -43,6 +43,8 @@ export interface AttestInput {
   readonly layout: Layout;
   /** The image entry exactly as the build wrote it: signed without being read back. */
   readonly image: Descriptor;
+  /** Each platform's manifest when `image` is an index (provenance subjects too). */
+  readonly platformManifests?: readonly Descriptor[];
   readonly recipe: Recipe;
   readonly packageManifest: VerifiedPackageManifest;
   /** For an image assembled from a package set (recipe `contents`): every package of the build root it was selected from. */
@@ -76,6 +78,7 @@ export async function signAndAttest(input: AttestInput): Promise<{ identities: s
   await attestLayout({
     layout: input.layout,
     image: input.image,
+    ...(input.platformManifests && input.platformManifests.length > 1 ? { platformManifests: input.platformManifests } : {}),
     key: s.key,
     packageManifest: input.packageManifest,
     sbomFormat: s.sbomFormat,

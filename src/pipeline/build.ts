@@ -10,8 +10,10 @@ import { auditRootfs, fetchVerifiedArchive, loadPinnedKeySet, writeBootstrapKeyr
 import { DebCache, type DebCacheOptions } from '../archive/deb-cache.js';
 import { requireAuditedDebs } from './audited-debs.js';
 import type { PinnedKey } from '../archive/pinned-keys.js';
-import type { VerifiedPackageManifest } from '../archive/package-manifest.js';
+import { mergePackageManifests, type VerifiedPackageManifest } from '../archive/package-manifest.js';
+import { lookupForArchitecture } from '../archive/archive-lookup.js';
 import { bootstrapEnv, type Bootstrapper } from '../bootstrap/debootstrap.js';
+import { ensureArchitecturesRunnable, type BinfmtHost } from '../bootstrap/foreign-arch.js';
 import { BuildError, UsageError } from '../errors.js';
 import { buildImageConfig } from '../image/config.js';
 import { imageAnnotations } from '../image/manifest.js';
@@ -44,6 +46,13 @@ export interface BuildOptions {
   /** The base-layer cache directory (src/pipeline/base-cache.ts); absent ⇒ every build bootstraps. */
   readonly baseCacheDir?: string;
   readonly hostArch: string;
+  /**
+   * Build only these of the recipe's architectures (`--arch`, for local work); each must be one
+   * the recipe lists. Parents built on the way are restricted alike.
+   */
+  readonly architectures?: readonly string[];
+  /** Where foreign architectures' qemu binfmt_misc entries are looked for (default: the kernel's). */
+  readonly binfmtHost?: BinfmtHost;
   /** Mirrors from flags; they win over the recipe's, which win over the host's apt configuration. */
   readonly mirror?: string;
   readonly securityMirror?: string;
@@ -81,7 +90,9 @@ type ArchiveFor = (
 
 /** Build a recipe (and, when needed, its `from:` parents first). */
 export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
-  const chain = await loadRecipeChain(options.recipeFile, { hostArch: options.hostArch });
+  const chain = restrictArchitectures(await loadRecipeChain(options.recipeFile, { hostArch: options.hostArch }), options.architectures);
+  // Before anything is fetched or written: every architecture of the chain must run on this host.
+  await ensureArchitecturesRunnable([...new Set(chain.flatMap((r) => r.architectures))], options.hostArch, options.binfmtHost);
   const archiveFor = memoizedArchive(options);
   const parents: BuildReport[] = [];
   let parent: VerifiedParent | undefined;
@@ -111,6 +122,19 @@ export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
     });
   }
   throw new BuildError('IMAGE_INVALID', 'empty recipe chain');
+}
+
+/** The chain with each recipe limited to `only` (every one must be listed by the target recipe). */
+function restrictArchitectures(chain: readonly Recipe[], only: readonly string[] | undefined): Recipe[] {
+  if (!only || only.length === 0) return [...chain];
+  const target = chain.at(-1)!;
+  const unknown = only.filter((a) => !target.architectures.includes(a));
+  if (unknown.length > 0) {
+    throw new UsageError('BAD_OPTION', `--arch ${unknown.join(',')}: ${target.name} builds ${target.architectures.join(', ')} only`, {
+      details: { option: '--arch', unknown, architectures: target.architectures },
+    });
+  }
+  return chain.map((r) => ({ ...r, architectures: r.architectures.filter((a) => only.includes(a)) }));
 }
 
 /** A parent built earlier from the same recipe bytes, verified before it is trusted (src/pipeline/parent.ts). */
@@ -178,14 +202,7 @@ async function buildOne(
   const now = options.now ?? (() => new Date());
   const startedOn = now().toISOString();
   const clock = new StageClock(options.onEvent);
-  for (const arch of recipe.architectures) {
-    if (arch !== options.hostArch) {
-      throw new UsageError(
-        'BAD_OPTION',
-        `${recipe.name}: architecture ${arch} differs from the build host (${options.hostArch}); build it on a ${arch} host or in a matrix job`,
-      );
-    }
-  }
+  if (recipe.architectures.length === 0) throw new UsageError('BAD_OPTION', `${recipe.name}: no architecture left to build`);
   if (parent && parent.recipe.suite !== recipe.suite) {
     throw new UsageError('BAD_OPTION', `${recipe.name}: suite ${recipe.suite} differs from its parent's (${parent.recipe.suite})`);
   }
@@ -206,25 +223,27 @@ async function buildOne(
     const blobDir = join(work, 'blobs');
     await mkdir(blobDir);
     const debCache = options.debCache && options.debCache.maxBytes > 0 ? new DebCache(options.debCache) : undefined;
-    const debCacheDir = join(work, 'debs');
-    if (debCache) {
-      const staged = await clock.time('deb-cache', `re-hashing cached .debs the verified indexes list`, () =>
-        debCache.stage(debCacheDir, archive, options.signal),
-      );
-      clock.event({
-        stage: 'deb-cache',
-        message: `${staged.staged} verified .debs (${(staged.stagedBytes / 1e6).toFixed(1)} MB) from the cache${staged.corrupt.length > 0 ? `; ${staged.corrupt.length} corrupt, deleted and downloaded again` : ''}`,
-      });
-    }
-
     const images: PlatformImage[] = [];
     const platformLayers: BuildLayerSummary[][] = [];
-    let packageManifest: VerifiedPackageManifest | undefined;
-    let buildRootManifest: VerifiedPackageManifest | undefined;
+    const platformManifests: VerifiedPackageManifest[] = [];
+    const buildRootManifests: VerifiedPackageManifest[] = [];
     let debsAudited = 0;
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
       await mkdir(root);
+      // One staging folder per architecture: debootstrap also downloads into it, and everything
+      // in it is offered to this root, so another architecture's .debs must never be there.
+      const debCacheDir = join(work, `debs-${arch}`);
+      const archLookup = lookupForArchitecture(archive, arch);
+      if (debCache) {
+        const staged = await clock.time('deb-cache', `re-hashing cached ${arch} .debs the verified indexes list`, () =>
+          debCache.stage(debCacheDir, archLookup, options.signal),
+        );
+        clock.event({
+          stage: 'deb-cache',
+          message: `${staged.staged} verified .debs (${(staged.stagedBytes / 1e6).toFixed(1)} MB) from the cache${staged.corrupt.length > 0 ? `; ${staged.corrupt.length} corrupt, deleted and downloaded again` : ''}`,
+        });
+      }
       const parentImage = parent?.images.get(arch);
       if (parent && !parentImage) throw new BuildError('PARENT_NOT_BUILT', `${recipe.name}: the parent ${parent.recipe.name} has no ${arch} image`);
       const built = await buildRootfs({
@@ -246,15 +265,26 @@ async function buildOne(
           ? { baseCache: { cache: new BaseLayerCache(options.baseCacheDir), archiveState: archive.inReleases.map((r) => r.sha256) } }
           : {}),
       });
+      // Each architecture is proven against its own indexes (and the `all` packages) only.
+      const archArchive = { ...archive, ...archLookup, architectures: [arch] };
       const audit = (database: 'status' | 'status.d' | undefined) =>
-        auditRootfs({ rootfs: root, archive, debFiles: built.debFiles, ...(database ? { database } : {}), ...(parent ? { inherited: parent.packages } : {}) });
-      packageManifest = await clock.time('audit', `proving every installed package against the verified indexes`, () => audit(built.imageDatabase));
+        auditRootfs({
+          rootfs: root,
+          archive: archArchive,
+          debFiles: built.debFiles,
+          ...(database ? { database } : {}),
+          ...(parent ? { inherited: parent.packages } : {}),
+        });
+      platformManifests.push(
+        await clock.time('audit', `proving every installed ${arch} package against the verified ${arch} indexes`, () => audit(built.imageDatabase)),
+      );
       // An image assembled from a package set: the build root's other packages shaped it too.
-      if (built.imageDatabase === 'status.d') buildRootManifest = await clock.time('audit-build-root', undefined, () => audit('status'));
+      const buildRootManifest = built.imageDatabase === 'status.d' ? await clock.time('audit-build-root', undefined, () => audit('status')) : undefined;
+      if (buildRootManifest) buildRootManifests.push(buildRootManifest);
       requireAuditedDebs({
         recipeName: recipe.name,
         architecture: arch,
-        manifest: buildRootManifest ?? packageManifest,
+        manifest: buildRootManifest ?? platformManifests[platformManifests.length - 1]!,
         debsAudited: built.debFiles.length,
         ...(parent ? { inherited: parent.packages.packages } : built.reusedBasePackages ? { inherited: built.reusedBasePackages } : {}),
       });
@@ -269,7 +299,7 @@ async function buildOne(
         );
       // After the audit: only .debs proven against the verified indexes enter the cache.
       if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
-      if (options.rootfsTar) {
+      if (options.rootfsTar && arch === recipe.architectures[0]) {
         await clock.time('rootfs-tar', options.rootfsTar, () =>
           packRootfsTar({ root, snapshot: built.finalSnapshot, sourceDateEpoch, outFile: options.rootfsTar! }),
         );
@@ -307,6 +337,7 @@ async function buildOne(
       );
     }
 
+    const packageManifest = mergePackageManifests(platformManifests);
     const layout = await Layout.create(tmpOut);
     const written = await clock.time('image', `writing OCI layout`, () =>
       writeImage(
@@ -329,9 +360,10 @@ async function buildOne(
           signAndAttest({
             layout,
             image: written.descriptor,
+            platformManifests: written.manifests.map((m) => m.descriptor),
             recipe,
-            packageManifest: packageManifest!,
-            ...(buildRootManifest ? { buildRootManifest } : {}),
+            packageManifest,
+            ...(buildRootManifests.length > 0 ? { buildRootManifest: mergePackageManifests(buildRootManifests) } : {}),
             pinnedKeyFiles: keyFiles,
             mirror,
             securityMirror,
@@ -350,7 +382,7 @@ async function buildOne(
       ref: recipe.version,
       manifestDigest: written.descriptor.digest,
       platforms: written.manifests.map((m, i) => ({ architecture: m.debianArch, manifestDigest: m.descriptor.digest, layers: platformLayers[i]! })),
-      packageCount: packageManifest!.packages.length,
+      packageCount: packageManifest.packages.length,
       debsAudited,
       sourceDateEpoch,
       mirror,
@@ -362,9 +394,9 @@ async function buildOne(
       finishedOn,
       stages: clock.timings,
     };
-    await writeBuildFiles(tmpOut, report, packageManifest!);
+    await writeBuildFiles(tmpOut, report, packageManifest);
     await replaceDir(tmpOut, finalDir);
-    return { report, packageManifest: packageManifest!, recipe };
+    return { report, packageManifest: packageManifest, recipe };
   } catch (e) {
     throw await diskFullOr(e, work); // ENOSPC anywhere in the build: a typed one-line error, not an internal one
   } finally {

@@ -26,6 +26,8 @@ export interface AttestLayoutOptions {
   readonly layout: Layout;
   /** The image entry to attest (as its writer produced it, or as resolved and checked by the caller). */
   readonly image: Descriptor;
+  /** When `image` is an index: its platform manifests, also subjects of the provenance. */
+  readonly platformManifests?: readonly Descriptor[];
   readonly key: SigningKey;
   readonly packageManifest: VerifiedPackageManifest;
   /** Everything but the package manifest; the subject digest, when given, must be the layout's image. */
@@ -51,6 +53,7 @@ export async function attestLayout(options: AttestLayoutOptions): Promise<Attest
   const statement = buildProvenance({
     ...rest,
     subject: { name: subject.name, digest: image.digest },
+    ...(options.platformManifests ? { platformDigests: options.platformManifests.map((m) => m.digest) } : {}),
     packageManifest: options.packageManifest,
   });
   const sbomImage = { name: subject.name, manifestDigest: image.digest };

@@ -16,6 +16,11 @@ export const BUILD_TYPE = 'https://imgfactory.dev/buildtypes/debian-image/v1';
 
 export interface ProvenanceInput {
   readonly subject: { readonly name: string; readonly digest: Digest };
+  /**
+   * For a multi-platform index: each platform's manifest digest, recorded as further subjects
+   * under the same name, so the statement covers the index and every image it lists.
+   */
+  readonly platformDigests?: readonly Digest[];
   /** Recipe path as the user named it (relative to the repository) and sha256 hex of its bytes. */
   readonly recipe: { readonly path: string; readonly sha256: string };
   readonly suite: string;
@@ -117,7 +122,10 @@ export function buildProvenance(input: ProvenanceInput): ProvenanceStatement {
   }
   return {
     _type: STATEMENT_TYPE,
-    subject: [{ name: input.subject.name, digest: { sha256: digestHex(input.subject.digest) } }],
+    subject: [input.subject.digest, ...(input.platformDigests ?? [])].map((d) => {
+      if (!isDigest(d)) throw new TypeError(`subject digest is not sha256: ${d}`);
+      return { name: input.subject.name, digest: { sha256: digestHex(d) } };
+    }),
     predicateType: SLSA_PROVENANCE_V1,
     predicate: {
       buildDefinition: {

@@ -7,7 +7,7 @@ import { relative } from 'node:path';
 import type { Digest } from '../oci/digest.js';
 import { lookasideSignaturePath, writeLookaside } from '../sign/lookaside.js';
 import { Layout } from '../oci/layout.js';
-import { readLayoutSignatures, SIGNATURE_IDENTITY } from '../sign/sign-layout.js';
+import { readLayoutSignatures, readPlatformSignatures, SIGNATURE_IDENTITY } from '../sign/sign-layout.js';
 import { matchesRepoDigestOrExact, referenceString, repositoryName, withTag, type ImageReference } from '../oci/reference.js';
 
 /** The annotation naming the reference a signature layer signs (defined by the sign module). */
@@ -40,7 +40,10 @@ export interface WriteLookasideFromLayoutResult {
  * is written to a temporary name and renamed into place.
  */
 export async function writeLookasideFromLayout(options: WriteLookasideFromLayoutOptions): Promise<WriteLookasideFromLayoutResult> {
-  const { manifestDigest, signatures } = await readLayoutSignatures(await Layout.open(options.layoutDir), options.ref);
+  const layout = await Layout.open(options.layoutDir);
+  const { manifestDigest, signatures } = await readLayoutSignatures(layout, options.ref);
+  // An index's platform manifests carry their own signatures (containers/image checks both).
+  const platforms = await readPlatformSignatures(layout, options.ref);
   const unsigned: string[] = [];
   const byRepository = new Map<string, Uint8Array[]>();
   for (const target of options.targets) {
@@ -58,6 +61,20 @@ export async function writeLookasideFromLayout(options: WriteLookasideFromLayout
   for (const [repository, sigs] of byRepository) {
     const files = await writeLookaside({ dir: options.lookasideDir, repository, manifestDigest, signatures: sigs });
     written.push(...files.map((f) => relative(options.lookasideDir, f)));
+  }
+  for (const platform of platforms) {
+    for (const target of options.targets) {
+      const intended = referenceString(target.tag !== undefined ? withTag(target, target.tag) : target);
+      const matching = platform.signatures.filter((s) => matchesRepoDigestOrExact(intended, s.identity)).map((s) => s.signature);
+      if (matching.length === 0) continue;
+      const files = await writeLookaside({
+        dir: options.lookasideDir,
+        repository: repositoryName(target),
+        manifestDigest: platform.manifestDigest,
+        signatures: matching,
+      });
+      written.push(...files.map((f) => relative(options.lookasideDir, f)));
+    }
   }
   return { written, unsigned };
 }

@@ -127,6 +127,11 @@ export async function pullImage(options: PullImageOptions): Promise<PullResult> 
     // A skipped attachment's document is not kept in the layout.
     const forget = (digest: Digest) => rm(layout.blobPath(digest), { force: true });
     const attachments = await pullAttachments(client, repository, top.digest, { store, forget, download }, maxReferrers, maxAttachmentBlob);
+    // An index's platform manifests have signatures of their own (containers/image checks the
+    // one it picks): keep them, so the pulled layout can be pushed on as consumers need it.
+    for (const child of root.children) {
+      attachments.push(...(await pullAttachments(client, repository, child.digest, { store, forget, download }, maxReferrers, maxAttachmentBlob)));
+    }
 
     const context: PullVerifyContext = { reference: ref, identity: pullIdentity(ref, top.digest), manifestDigest: top.digest };
     try {

@@ -65,21 +65,32 @@ export async function signLayout(options: SignLayoutOptions): Promise<SignLayout
   if (identities.length === 0) throw new SignError('IDENTITY_INVALID', 'nothing to sign: give at least one identity');
   const image = options.image ?? (await checkedImage(options.layout, options.tag));
   const timestamp = Math.floor(options.now.getTime() / 1000);
-  const signatures: LayoutSignature[] = [];
-  for (const identity of identities) {
-    const payload = buildSignaturePayload({ manifestDigest: image.digest, identity, creator: options.creator, timestamp });
-    signatures.push({ identity, signature: await signPayload(payload, options.key) });
-  }
-  const attachment = await writeAttachment(options.layout, {
-    subject: image,
-    kind: 'signature',
-    artifactType: MediaType.simpleSigning,
-    layers: signatures.map((s) => ({
-      bytes: s.signature,
-      mediaType: MediaType.simpleSigningLayer,
-      annotations: { [SIGNATURE_IDENTITY]: s.identity },
-    })),
-  });
+  const sign = async (digest: Digest): Promise<LayoutSignature[]> => {
+    const out: LayoutSignature[] = [];
+    for (const identity of identities) {
+      const payload = buildSignaturePayload({ manifestDigest: digest, identity, creator: options.creator, timestamp });
+      out.push({ identity, signature: await signPayload(payload, options.key) });
+    }
+    return out;
+  };
+  const attach = (subject: Descriptor, sigs: readonly LayoutSignature[]) =>
+    writeAttachment(options.layout, {
+      subject,
+      kind: 'signature',
+      artifactType: MediaType.simpleSigning,
+      layers: sigs.map((s) => ({
+        bytes: s.signature,
+        mediaType: MediaType.simpleSigningLayer,
+        annotations: { [SIGNATURE_IDENTITY]: s.identity },
+      })),
+    });
+  // An index is signed, and so is each platform manifest it lists, for the same references:
+  // containers/image checks the index's signature when a tag names it and then, once it has
+  // picked a platform, that instance's own (copy.Image's per-instance policy check).
+  const doc = await options.layout.readDocument(image);
+  if (doc.kind === 'index') for (const child of doc.index.manifests) await attach(child, await sign(child.digest));
+  const signatures = await sign(image.digest);
+  const attachment = await attach(image, signatures);
   return { manifestDigest: image.digest, attachment, signatures };
 }
 
@@ -97,6 +108,28 @@ export async function readLayoutSignatures(layout: Layout, tag?: string): Promis
     }),
   );
   return { manifestDigest: image.digest, signatures };
+}
+
+/**
+ * The signatures of a tagged index's platform manifests (empty for a single image), each set
+ * with the digest it signs: containers/image looks them up once it has picked a platform.
+ */
+export async function readPlatformSignatures(layout: Layout, tag?: string): Promise<{ manifestDigest: Digest; signatures: LayoutSignature[] }[]> {
+  const top = layout.resolve(tag);
+  const doc = await layout.readDocument(top);
+  if (doc.kind !== 'index') return [];
+  const out: { manifestDigest: Digest; signatures: LayoutSignature[] }[] = [];
+  for (const child of doc.index.manifests) {
+    const attachments = await readAttachments(layout, child.digest, 'signature', (message) => new LayoutError('LAYOUT_INVALID', message));
+    const signatures = attachments.flatMap((a) =>
+      a.layers.flatMap((l) => {
+        const identity = l.descriptor.annotations?.[SIGNATURE_IDENTITY];
+        return l.descriptor.mediaType === MediaType.simpleSigningLayer && identity !== undefined ? [{ identity, signature: new Uint8Array(l.bytes) }] : [];
+      }),
+    );
+    if (signatures.length > 0) out.push({ manifestDigest: child.digest, signatures });
+  }
+  return out;
 }
 
 /** The tagged image, with its manifests, configs and every layer hashed against their digests. */

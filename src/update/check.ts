@@ -7,6 +7,7 @@
 import { fetchVerifiedArchive, fetchVerifiedInReleases } from '../archive/verified-archive.js';
 import { readLock, readLockIfPresent, lockPathFor } from '../lock/lock-file.js';
 import { recipeFingerprint } from '../lock/recipe-sources.js';
+import type { LockedPackage } from '../lock/lock.js';
 import { loadRecipe, type LoadOptions } from '../recipe/load.js';
 import type { Recipe } from '../recipe/types.js';
 import { archiveFor, type ArchiveAccess } from './archive-source.js';
@@ -77,7 +78,11 @@ export async function checkLoadedRecipe(recipe: Recipe, o: CheckOptions): Promis
   if (!inReleaseOnly) {
     const archive = await fetchVerifiedArchive({ ...target, architectures: Object.keys(lock.architectures) });
     const best = bestVersions(archive.entries());
-    for (const arch of Object.keys(lock.architectures).sort()) changes.push(...packageChanges(lock.architectures[arch]!, best, recipe.suite));
+    // An `all` package is locked under every architecture of a multi-platform image: report it once.
+    const locked = new Map<string, LockedPackage>();
+    for (const arch of Object.keys(lock.architectures).sort())
+      for (const p of lock.architectures[arch]!) locked.set(`${p.name}\0${p.architecture}\0${p.version}`, p);
+    changes.push(...packageChanges([...locked.values()], best, recipe.suite));
   }
   const s = summarize(changes);
   return {

@@ -76,8 +76,14 @@ export async function verifyLayoutAndSbom(options: VerifyLayoutOptions): Promise
     }
   }
   const signatures = await verifySignatures(layout, image.digest, options);
+  const top = await layout.readDocument(image);
+  const platformDigests = top.kind === 'index' ? top.index.manifests.map((m) => m.digest) : [];
+  // containers/image checks the signature of the platform manifest it picks as well as the
+  // index's: an index is only as usable as its least-signed platform, so each must verify too.
+  for (const digest of platformDigests) await verifySignatures(layout, digest, options);
   if (options.signatureOnly) return { report: { manifestDigest: image.digest, blobsChecked, signatures } };
-  const provenance = await verifyProvenance(layout, image.digest, options.keys);
+  // An index is signed as a whole; its provenance must also name every platform image it lists.
+  const provenance = await verifyProvenance(layout, image.digest, options.keys, platformDigests);
   const sbom = matchingSbom(await readSboms(layout, image.digest), provenance.facts, image.digest);
   return {
     report: {
@@ -155,6 +161,7 @@ async function verifyProvenance(
   layout: Layout,
   digest: Digest,
   keys: readonly VerificationKey[],
+  platformDigests: readonly Digest[],
 ): Promise<{ facts: ProvenanceFacts; signerFingerprint: string }> {
   const dir = layout.dir;
   const corrupt = (message: string) => new VerifyError('DSSE_SIGNATURE_INVALID', message);
@@ -165,7 +172,7 @@ async function verifyProvenance(
   const failures: VerifyError[] = [];
   for (const attachment of attachments) {
     try {
-      return await verifyOneProvenance(layout.dir, digest, keys, attachment);
+      return await verifyOneProvenance(layout.dir, digest, keys, attachment, platformDigests);
     } catch (e) {
       if (!(e instanceof VerifyError)) throw e;
       failures.push(e);
@@ -180,6 +187,7 @@ async function verifyOneProvenance(
   digest: Digest,
   keys: readonly VerificationKey[],
   attachment: Attachment,
+  platformDigests: readonly Digest[],
 ): Promise<{ facts: ProvenanceFacts; signerFingerprint: string }> {
   const layer = attachment.layers.find((l) => l.descriptor.mediaType === MediaType.dsseEnvelope);
   if (!layer) throw new VerifyError('PROVENANCE_MISSING', `${dir}: provenance attachment holds no DSSE envelope`);
@@ -192,6 +200,16 @@ async function verifyOneProvenance(
     throw new VerifyError('PROVENANCE_SUBJECT_MISMATCH', `provenance is about ${facts.subjectDigests.join(', ') || 'no sha256 subject'}, not ${digest}`, {
       details: { subjects: facts.subjectDigests, expected: digest },
     });
+  }
+  const uncovered = platformDigests.filter((d) => !facts.subjectDigests.includes(d));
+  if (uncovered.length > 0) {
+    throw new VerifyError(
+      'PROVENANCE_SUBJECT_MISMATCH',
+      `provenance of index ${digest} does not name its platform image${uncovered.length === 1 ? '' : 's'} ${uncovered.join(', ')}`,
+      {
+        details: { subjects: facts.subjectDigests, uncovered },
+      },
+    );
   }
   return { facts, signerFingerprint: envelope.signerFingerprint };
 }

@@ -166,6 +166,27 @@ describe('check against a controlled archive', () => {
     }
   });
 
+  it('an `all` package locked twice (once per architecture of a multi-platform image) is one change', async () => {
+    const lockFile = join(dir, 'controlled.lock.json');
+    const saved = await readFile(lockFile, 'utf8');
+    try {
+      const lock = JSON.parse(saved);
+      const b = lock.architectures[ARCH].find((p: { name: string }) => p.name === 'hello-b');
+      const stale = { ...b, version: '2.0-1' };
+      // A two-architecture lock lists it under each platform; this archive has one architecture,
+      // so the one list holds it twice: the check must still report one change.
+      lock.architectures[ARCH] = [...lock.architectures[ARCH].filter((p: { name: string }) => p.name !== 'hello-b'), stale, stale];
+      lock.inReleases[0].sha256 = '0'.repeat(64);
+      await writeFile(lockFile, JSON.stringify(lock));
+      const r = await runCli(['check', recipeFile, ...flags, '--json'], { cwd: dir });
+      expect(r.status, r.stderr).toBe(100);
+      const changes = JSON.parse(r.stdout).images[0].changes as { package: string; oldVersion: string }[];
+      expect(changes.filter((c) => c.package === 'hello-b').map((c) => c.oldVersion)).toEqual(['2.0-1']);
+    } finally {
+      await writeFile(lockFile, saved);
+    }
+  });
+
   it('a changed recipe is reported (the digest covers the file), exit 100', async () => {
     const before = await readFile(recipeFile, 'utf8');
     try {

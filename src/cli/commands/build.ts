@@ -99,6 +99,8 @@ Options:
   --mirror <url>              Debian mirror (default: the recipe's, else the host's apt sources)
   --security-mirror <url>     security mirror (default: likewise)
   --bootstrapper <name>       debootstrap (default) or mmdebstrap
+  --arch <a>                  build only this one of the recipe's architectures (repeatable or
+                              comma-separated; for local work: no lock is written, no --push)
   --source-date-epoch <s>     clamp timestamps (default: $SOURCE_DATE_EPOCH, else the newest
                               verified Release Date)
   --rootfs <file.tar>         also write the flattened root filesystem as a tarball (unsigned;
@@ -141,6 +143,7 @@ whose lock should not move).`,
     mirror: { type: 'string' },
     'security-mirror': { type: 'string' },
     bootstrapper: { type: 'string' },
+    arch: { type: 'string', multiple: true },
     'source-date-epoch': { type: 'string' },
     rootfs: { type: 'string' },
     'keys-dir': { type: 'string' },
@@ -176,6 +179,15 @@ whose lock should not move).`,
       parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ?? parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
     const signing = await signingFromFlags(ctx);
     const push = boolOpt(ctx, 'push');
+    const onlyArchitectures = listOpt(ctx, 'arch').flatMap((a) =>
+      a
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
+    if (onlyArchitectures.length > 0 && push) {
+      throw new UsageError('BAD_OPTION', '--arch builds part of the recipe: push the full build (without --arch) instead');
+    }
     if (push && !signing) throw new UsageError('MISSING_ARGUMENT', '--push needs --key: imgfactory never pushes an unsigned image');
     const progress = createProgress(ctx.io);
     const { signal, dispose } = abortOnSignals(ctx.io);
@@ -190,6 +202,7 @@ whose lock should not move).`,
         debCache: debCacheFromFlags(ctx),
         ...baseCacheFromFlags(ctx),
         hostArch: hostDebianArch(process.arch),
+        ...(onlyArchitectures.length > 0 ? { architectures: onlyArchitectures } : {}),
         mirror: stringOpt(ctx, 'mirror'),
         securityMirror: stringOpt(ctx, 'security-mirror'),
         hostMirrors: () => hostArchiveMirrors(),
@@ -207,13 +220,15 @@ whose lock should not move).`,
           } else progress.stage(e.stage, e.message);
         },
       });
-      const lockFiles = boolOpt(ctx, 'no-lock')
-        ? []
-        : await writeBuildLocks(result, {
-            keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
-            hostArch: hostDebianArch(process.arch),
-            output: { bootstrapper },
-          });
+      // A lock records every architecture of the recipe: a partial (--arch) build must not move it.
+      const lockFiles =
+        boolOpt(ctx, 'no-lock') || onlyArchitectures.length > 0
+          ? []
+          : await writeBuildLocks(result, {
+              keysDir: resolve(ctx.cwd, stringOpt(ctx, 'keys-dir') ?? DEFAULT_DEBIAN_KEYS_DIR),
+              hostArch: hostDebianArch(process.arch),
+              output: { bootstrapper },
+            });
       for (const f of lockFiles) progress.info(`lock written: ${f}`);
       const lookasideDir = stringOpt(ctx, 'lookaside-dir');
       const caFile = stringOpt(ctx, 'ca-file');

@@ -1,7 +1,7 @@
 import { diffImages, type ImageDiff } from '../../diff/diff-images.js';
 import { DiffError, UsageError } from '../../errors.js';
 import { verifyLayout } from '../../verify/verify-layout.js';
-import { listOpt, printJson, type Command, type CommandContext } from '../command.js';
+import { listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 import { createProgress } from '../progress.js';
 import { abortOnSignals } from '../abort-signals.js';
 import { verificationKeysFromFiles } from './key-flags.js';
@@ -13,7 +13,7 @@ import { Layout } from '../../oci/layout.js';
 export const diffCommand: Command = {
   name: 'diff',
   summary: 'Show what differs between two images or root filesystems: packages, files, config',
-  help: `Usage: imgfactory diff <a> <b> [--key <public.asc>] [--json]
+  help: `Usage: imgfactory diff <a> <b> [--key <public.asc>] [--arch <a>] [--json]
 
 Each side is an OCI image layout (a directory with oci-layout, e.g. out/<name>), a registry
 reference (fetched as verify fetches it into a temporary layout; its signature is checked
@@ -30,8 +30,9 @@ whether or not anything differs.
 
 Options:
   --key <public.asc>   registry sides: the key their signature must verify with (repeatable)
+  --arch <arch>        OCI architecture to compare, when a side is a multi-arch index
 ${REGISTRY_OPTIONS_HELP}`,
-  options: { key: { type: 'string', multiple: true }, ...REGISTRY_OPTIONS },
+  options: { key: { type: 'string', multiple: true }, arch: { type: 'string' }, ...REGISTRY_OPTIONS },
   minPositionals: 2,
   async run(ctx) {
     const progress = createProgress(ctx.io, !ctx.json);
@@ -39,7 +40,8 @@ ${REGISTRY_OPTIONS_HELP}`,
     try {
       progress.stage('diff', `${ctx.positionals[0]} → ${ctx.positionals[1]}`);
       const [a, b] = [ctx.positionals[0]!, ctx.positionals[1]!];
-      const d = await withSide(ctx, a, (pa) => withSide(ctx, b, (pb) => diffImages(pa, pb, { signal })));
+      const arch = stringOpt(ctx, 'arch');
+      const d = await withSide(ctx, a, (pa) => withSide(ctx, b, (pb) => diffImages(pa, pb, { signal, ...(arch === undefined ? {} : { architecture: arch }) })));
       printDiff(ctx, d);
       return 0;
     } finally {
