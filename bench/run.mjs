@@ -10,7 +10,7 @@
 //
 // Needs root (debootstrap), a built dist/ (`npm run build`) and the host's apt mirror.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -358,7 +358,7 @@ if (!only || only === 'update') {
   const upToDate = JSON.parse(check.stdout).upToDate;
   results.check = { seconds: check.seconds, bytes: checkBytes, requests: checkRequests, upToDate, coldBuildSeconds: cold, ratio: check.seconds / cold };
   lines.push(
-    `| \`imgfactory check recipes/\` (4 recipes), nothing changed | ${check.seconds.toFixed(2)} s (${(check.seconds / cold).toFixed(3)}× a cold debian-minimal build of ${cold.toFixed(1)} s) | ${(checkBytes / 1024).toFixed(1)} KiB in ${checkRequests} requests | up to date: ${upToDate} |`,
+    `| \`imgfactory check recipes/\` (${readdirSync(recipes).filter((f) => f.endsWith('.ts')).length} recipes), nothing changed | ${check.seconds.toFixed(2)} s (${(check.seconds / cold).toFixed(3)}× a cold debian-minimal build of ${cold.toFixed(1)} s) | ${(checkBytes / 1024).toFixed(1)} KiB in ${checkRequests} requests | up to date: ${upToDate} |`,
   );
   // The index path: a lock whose InRelease no longer matches, with an empty cache (downloads indexes).
   const lockFile = join(recipes, 'debian-minimal.lock.json');
