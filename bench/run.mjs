@@ -76,6 +76,8 @@ if (!only || only === 'build') {
         '--base-cache-dir',
         `${cache}-base`,
         '--json',
+        // A benchmark never writes lock files beside the repository's recipes.
+        '--no-lock',
         ...extra,
       ],
       // The archive (index) cache is the run's own, empty at the start: cold means cold on any
