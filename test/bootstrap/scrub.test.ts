@@ -21,7 +21,7 @@ const DRIFT = [
   'var/cache/ldconfig/aux-cache',
   'var/log/dpkg.log',
   'var/log/apt/history.log',
-  'var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease',
+  'var/lib/apt/lists/mirror.invalid_debian_dists_bookworm_InRelease',
   'var/cache/apt/pkgcache.bin',
   'var/cache/debconf/config.dat-old',
   'var/cache/debconf/templates.dat-old',
