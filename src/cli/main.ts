@@ -131,7 +131,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       cwd: options.cwd ?? process.cwd(),
       json: parsed.values.json === true,
     };
-    const restoreDispatcher = useProxiesFrom(ctx.env);
+    const restoreDispatcher = await useProxiesFrom(ctx.env);
     try {
       return (await command.run(ctx)) ?? ExitStatus.ok;
     } finally {

@@ -4,7 +4,7 @@
  * them through their environment (src/bootstrap/debootstrap.ts); Node 20's fetch ignores them,
  * so the CLI installs a dispatcher that routes each origin to undici's ProxyAgent or straight
  * through, as fetch's global dispatcher for the length of one command. undici registers that
- * dispatcher under a well-known symbol that Node's bundled fetch reads, which is why the `undici`
+ * dispatcher (src/cli/proxy-router.ts) under a well-known symbol that Node's bundled fetch reads, which is why the `undici`
  * package is a dependency: Node does not export its own copy. (undici's EnvHttpProxyAgent does
  * the same but prints an "experimental" warning on every run, and falls back to process.env.)
  *
@@ -13,7 +13,6 @@
  * subdomains), `.suffix` or `*.suffix`, optionally with `:port`, or `*` for everything; loopback
  * is never proxied (containers/image's rule, so skopeo and podman agree).
  */
-import { Agent, Dispatcher, getGlobalDispatcher, ProxyAgent, setGlobalDispatcher } from 'undici';
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
@@ -54,47 +53,14 @@ export function proxyFor(url: URL, settings: ProxySettings): string | undefined 
   return proxy === '' ? undefined : proxy;
 }
 
-/** A fetch dispatcher that sends each request through its proxy, or directly. */
-class ProxyRouter extends Dispatcher {
-  private readonly direct = new Agent();
-  private readonly proxies = new Map<string, ProxyAgent>();
-
-  constructor(private readonly settings: ProxySettings) {
-    super();
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean {
-    const proxy = proxyFor(new URL(String(options.origin)), this.settings);
-    if (proxy === undefined) return this.direct.dispatch(options, handler);
-    let agent = this.proxies.get(proxy);
-    if (!agent) {
-      agent = new ProxyAgent(proxy);
-      this.proxies.set(proxy, agent);
-    }
-    return agent.dispatch(options, handler);
-  }
-
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    const done = Promise.all([this.direct.close(), ...[...this.proxies.values()].map((a) => a.close())]).then(() => undefined);
-    if (callback) void done.then(callback);
-    else return done;
-  }
-}
-
 /**
  * Routes fetch through the proxies `env` names until the returned function is called. Only the
  * environment given to main() counts, never process.env behind its back.
  */
-export function useProxiesFrom(env: Env): () => void {
+export async function useProxiesFrom(env: Env): Promise<() => void> {
   const settings = proxySettings(env);
   if (!settings) return () => undefined;
-  const previous = getGlobalDispatcher();
-  const router = new ProxyRouter(settings);
-  setGlobalDispatcher(router);
-  return () => {
-    setGlobalDispatcher(previous);
-    void router.close();
-  };
+  // undici is loaded only when a proxy is set: most runs have none, and it costs start-up time.
+  const { routeThroughProxies } = await import('./proxy-router.js');
+  return routeThroughProxies(settings);
 }

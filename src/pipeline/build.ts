@@ -228,6 +228,10 @@ async function buildOne(
     const platformManifests: VerifiedPackageManifest[] = [];
     const buildRootManifests: VerifiedPackageManifest[] = [];
     let debsAudited = 0;
+    // One cache for every architecture; the verified InReleases are part of each entry's key.
+    const baseCache = options.baseCacheDir
+      ? { cache: new BaseLayerCache(options.baseCacheDir), archiveState: archive.inReleases.map((r) => r.sha256) }
+      : undefined;
     for (const arch of recipe.architectures) {
       const root = join(work, `rootfs-${arch}`);
       await mkdir(root);
@@ -261,9 +265,7 @@ async function buildOne(
         toolEnv: bootstrapEnv(options.env ?? {}),
         clock,
         signal: options.signal,
-        ...(options.baseCacheDir
-          ? { baseCache: { cache: new BaseLayerCache(options.baseCacheDir), archiveState: archive.inReleases.map((r) => r.sha256) } }
-          : {}),
+        ...(baseCache ? { baseCache } : {}),
       });
       // Each architecture is proven against its own indexes (and the `all` packages) only.
       const archArchive = { ...archive, ...archLookup, architectures: [arch] };

@@ -225,11 +225,14 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   const squash = recipe.strip !== null || recipe.contents !== null;
   let current: Snapshot | undefined;
 
-  // --- base-layer cache (src/pipeline/base-cache.ts): a hit replaces bootstrap, upgrade and base pack.
+  // The base-layer cache (src/pipeline/base-cache.ts): a hit replaces bootstrap, upgrade and base pack.
   let storeBase: (() => Promise<void>) | undefined;
   const baseKey = !input.parent && !squash && input.baseCache ? await baseKeyFor(input) : undefined;
   const reusedBase = baseKey === undefined ? undefined : await reuseBase(input, baseKey, join(input.blobDir, `layer-${input.arch}-${layerNo}.tar.gz`));
   let reusedBasePackages: DpkgStatusEntry[] | undefined;
+  // mmdebstrap installs from -updates and -security in its one pass; debootstrap needs an upgrade.
+  const separateUpgrade = recipe.updates && !bootstrapIncludesUpdates({ bootstrapper: input.bootstrapper, updates: { securityMirror: input.securityMirror } });
+
   if (reusedBase) {
     layerNo++;
     layers.push(reusedBase);
@@ -238,11 +241,6 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     // snapshot, as a bootstrap's is, so the next layer's changes are the same as after one.
     await writeBuildAptConfig(input, true);
     if (input.debCacheDir !== undefined) await linkStagedDebs(input.debCacheDir, await ensureDirInRoot(root, BUILD_DEB_DIR));
-  }
-  // --- end base-layer cache
-
-  if (reusedBase) {
-    // Nothing to bootstrap: the cached base layer is unpacked above.
   } else if (input.parent) {
     await clock.time('unpack-parent', `${input.parent.layoutDir}:${input.parent.ref}`, () =>
       run(['umoci', 'raw', 'unpack', '--image', `${input.parent!.layoutDir}:${input.parent!.ref}`, root], { failCode: 'COMMAND_FAILED', signal }),
@@ -295,15 +293,14 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     // The tree as a bootstrap leaves it when the base is packed: where that bootstrap's updates
     // came from a separate upgrade, apt's lists were fetched before the base snapshot, so they
     // are here too (the fetch touches /tmp; fetched later, /tmp would join the next layer).
-    if (recipe.updates && !bootstrapIncludesUpdates({ bootstrapper: input.bootstrapper, updates: { securityMirror: input.securityMirror } })) {
+    if (separateUpgrade) {
       await clock.time('apt-update', `${recipe.suite}-updates, ${recipe.suite}-security lists`, () => inChroot(root, signal, aptUpdate));
     }
     await scrubRoot(root, input.sourceDateEpoch);
     current = await snapshot(root);
   }
   if (!input.parent && !reusedBase) {
-    // mmdebstrap already installed from -updates and -security in its one pass.
-    if (recipe.updates && !bootstrapIncludesUpdates({ bootstrapper: input.bootstrapper, updates: { securityMirror: input.securityMirror } })) {
+    if (separateUpgrade) {
       await clock.time('upgrade', `${recipe.suite}-updates, ${recipe.suite}-security`, () =>
         inChroot(root, signal, async (c) => {
           await aptUpdate(c);
