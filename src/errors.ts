@@ -43,7 +43,7 @@ export abstract class ImgfactoryError<C extends string = string> extends Error {
   }
 }
 
-export type UsageErrorCode = 'USAGE' | 'UNKNOWN_COMMAND' | 'MISSING_ARGUMENT' | 'BAD_OPTION' | 'NOT_ROOT';
+export type UsageErrorCode = 'USAGE' | 'UNKNOWN_COMMAND' | 'MISSING_ARGUMENT' | 'BAD_OPTION' | 'BAD_ENVIRONMENT' | 'NOT_ROOT';
 export class UsageError extends ImgfactoryError<UsageErrorCode> {
   readonly exitStatus = ExitStatus.usage;
 }

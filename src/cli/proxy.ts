@@ -13,6 +13,7 @@
  * subdomains), `.suffix` or `*.suffix`, optionally with `:port`, or `*` for everything; loopback
  * is never proxied (containers/image's rule, so skopeo and podman agree).
  */
+import { UsageError } from '../errors.js';
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
@@ -25,13 +26,23 @@ export interface ProxySettings {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The proxy settings in `env`, or undefined when no proxy is set. Pure. */
+/** The proxy settings in `env`, or undefined when no proxy is set; a malformed proxy URL is BAD_ENVIRONMENT (exit 2). Pure. */
 export function proxySettings(env: Env): ProxySettings | undefined {
-  const read = (name: string) => env[name] || env[name.toUpperCase()] || '';
-  const httpProxy = read('http_proxy');
-  const httpsProxy = read('https_proxy') || httpProxy;
+  const read = (name: string): [variable: string, value: string] => (env[name] ? [name, env[name]] : [name.toUpperCase(), env[name.toUpperCase()] ?? '']);
+  const proxyUrl = (name: string): string => {
+    const [variable, raw] = read(name);
+    if (raw === '') return '';
+    // Without a scheme, http:// (as curl reads it). The value is never echoed: a proxy URL may
+    // carry a user name and password.
+    const value = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+    if (!/^https?:\/\//i.test(value)) throw new UsageError('BAD_ENVIRONMENT', `${variable}: only http:// and https:// proxies are supported`);
+    if (!URL.canParse(value) || new URL(value).hostname === '') throw new UsageError('BAD_ENVIRONMENT', `${variable}: not a valid proxy URL`);
+    return value;
+  };
+  const httpProxy = proxyUrl('http_proxy');
+  const httpsProxy = proxyUrl('https_proxy') || httpProxy;
   if (httpProxy === '' && httpsProxy === '') return undefined;
-  const noProxy = read('no_proxy')
+  const noProxy = read('no_proxy')[1]
     .split(/[,\s]+/)
     .map((e) => e.trim().toLowerCase())
     .filter((e) => e !== '');

@@ -83,6 +83,32 @@ describe("proxy variables reach imgfactory's own HTTP", () => {
   }, 30_000);
 });
 
+describe('a malformed proxy variable', () => {
+  it.each([
+    ['https_proxy', 'socks5://user:s3cret@p:1080', 'only http:// and https:// proxies are supported'],
+    ['HTTP_PROXY', 'http://user:s3cret@', 'not a valid proxy URL'],
+  ])('%s=%s: exit 2 naming the variable, the value (and its password) not echoed, nothing fetched', async (variable, value, reason) => {
+    const r = await runCli([...archiveArgs, '--security-mirror', 'http://security.invalid/debian-security', '--json'], {
+      env: { ...baseEnv(), [variable]: value },
+    });
+    expect(r.status).toBe(2);
+    const error = JSON.parse(r.stdout) as { code: string; reason: string };
+    expect(error).toMatchObject({ code: 'BAD_ENVIRONMENT', reason: `${variable}: ${reason}` });
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('error:')),
+    ).toEqual([`error: ${variable}: ${reason}`]);
+    expect(r.stdout + r.stderr).not.toContain('s3cret');
+    expect(seen).toEqual([]);
+  });
+
+  it('a proxy without a scheme is http:// (as curl reads it)', () => {
+    expect(proxySettings({ http_proxy: 'p.corp:3128' })?.httpProxy).toBe('http://p.corp:3128');
+  });
+});
+
 describe('proxySettings and proxyFor', () => {
   it('reads lower case before upper case; https falls back to http_proxy; loopback stays direct', () => {
     expect(proxySettings({})).toBeUndefined();
