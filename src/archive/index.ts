@@ -1,4 +1,5 @@
 /** Debian archive trust: pinned keys, verified indexes, and the audit of a root filesystem. */
+export * from './apt-lists.js';
 export * from './apt-sources.js';
 export * from './archive-lookup.js';
 export * from './audit.js';

@@ -3,6 +3,19 @@ import { run } from '../exec.js';
 
 export type Bootstrapper = 'debootstrap' | 'mmdebstrap';
 
+/**
+ * mmdebstrap: the same package set as debootstrap (test/pipeline/mmdebstrap-parity.test.ts), with
+ * -updates and -security in its one pass, from the indexes the build verified, in about half the
+ * time (BENCHMARKS.md). debootstrap stays available with `--bootstrapper debootstrap`.
+ */
+export const DEFAULT_BOOTSTRAPPER: Bootstrapper = 'mmdebstrap';
+
+/** The name a user typed, checked: `--bootstrapper` on build and on the update commands. */
+export function parseBootstrapper(name: string | undefined): Bootstrapper | undefined {
+  if (name === undefined) return DEFAULT_BOOTSTRAPPER;
+  return name === 'debootstrap' || name === 'mmdebstrap' ? name : undefined;
+}
+
 export interface BootstrapInput {
   readonly bootstrapper: Bootstrapper;
   readonly target: string;
@@ -19,6 +32,13 @@ export interface BootstrapInput {
    * needs after checking them against its own signed indexes, and downloads the rest.
    */
   readonly debCacheDir?: string;
+  /**
+   * Absolute path of apt's lists written from the build's verified indexes (src/archive/apt-lists.ts).
+   * mmdebstrap then skips its own `apt-get update`: it installs from exactly the indexes the build
+   * verified and will audit against. (debootstrap has no such input; it checks its own download
+   * against the same keyring.)
+   */
+  readonly aptListsDir?: string;
   /**
    * Also the suite's -updates and -security: mmdebstrap takes several sources and installs the
    * newest versions in its one pass (debootstrap takes one; the build upgrades afterwards).
@@ -61,11 +81,17 @@ export function bootstrapArgv(b: BootstrapInput): string[] {
       // Merged /usr as debootstrap makes it (directory symlinks and the usr-is-merged package),
       // not through the usrmerge package, which drags perl in: the same package set either way.
       `--hook-dir=${MMDEBSTRAP_MERGED_USR_HOOKS}`,
-      // apt inside mmdebstrap takes files already in its archive cache when their hashes match its lists.
-      // (mmdebstrap splits a special hook's arguments on whitespace: such a path goes without the cache.)
-      ...(b.debCacheDir === undefined || /\s/.test(b.debCacheDir)
+      // Setup hooks run on the host before anything is unpacked, so the copies land in plain
+      // directories mmdebstrap just made. The paths are quoted for the hook's shell.
+      ...(b.aptListsDir === undefined
         ? []
-        : ['--setup-hook=mkdir -p "$1/var/cache/apt/archives/"', `--setup-hook=sync-in ${b.debCacheDir} /var/cache/apt/archives/`]),
+        : ['--skip=update', `--setup-hook=mkdir -p "$1/var/lib/apt/lists/partial" && cp -- ${shellQuote(b.aptListsDir)}/*_* "$1/var/lib/apt/lists/"`]),
+      // apt inside mmdebstrap takes files already in its archive cache when their hashes match its lists.
+      ...(b.debCacheDir === undefined
+        ? []
+        : [
+            `--setup-hook=mkdir -p "$1/var/cache/apt/archives/partial" && find ${shellQuote(b.debCacheDir)} -maxdepth 1 -name '*.deb' -exec cp -t "$1/var/cache/apt/archives/" -- {} +`,
+          ]),
       b.suite,
       b.target,
       ...sources,
@@ -84,6 +110,11 @@ export function bootstrapArgv(b: BootstrapInput): string[] {
     b.target,
     b.mirror,
   ];
+}
+
+/** One POSIX shell word, whatever `s` holds. */
+export function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`;
 }
 
 const PROXY_VARS = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'] as const;

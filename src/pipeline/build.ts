@@ -6,13 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { auditRootfs, fetchVerifiedArchive, loadPinnedKeySet, writeBootstrapKeyring, type VerifiedArchive } from '../archive/index.js';
+import { auditRootfs, fetchVerifiedArchive, loadPinnedKeySet, writeAptLists, writeBootstrapKeyring, type VerifiedArchive } from '../archive/index.js';
 import { DebCache, type DebCacheOptions } from '../archive/deb-cache.js';
 import { requireAuditedDebs } from './audited-debs.js';
 import type { PinnedKey } from '../archive/pinned-keys.js';
 import { mergePackageManifests, type VerifiedPackageManifest } from '../archive/package-manifest.js';
 import { lookupForArchitecture } from '../archive/archive-lookup.js';
-import { bootstrapEnv, type Bootstrapper } from '../bootstrap/debootstrap.js';
+import { bootstrapEnv, DEFAULT_BOOTSTRAPPER, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { ensureArchitecturesRunnable, type BinfmtHost } from '../bootstrap/foreign-arch.js';
 import { BuildError, UsageError } from '../errors.js';
 import { buildImageConfig } from '../image/config.js';
@@ -248,6 +248,9 @@ async function buildOne(
           message: `${staged.staged} verified .debs (${(staged.stagedBytes / 1e6).toFixed(1)} MB) from the cache${staged.corrupt.length > 0 ? `; ${staged.corrupt.length} corrupt, deleted and downloaded again` : ''}`,
         });
       }
+      // apt in this build reads the verified indexes themselves (no second fetch, no mirror race).
+      const aptListsDir = join(work, `apt-lists-${arch}`);
+      await clock.time('apt-lists', `${arch} lists from the verified indexes`, () => writeAptLists(archive, arch, aptListsDir));
       const parentImage = parent?.images.get(arch);
       if (parent && !parentImage) throw new BuildError('PARENT_NOT_BUILT', `${recipe.name}: the parent ${parent.recipe.name} has no ${arch} image`);
       const built = await buildRootfs({
@@ -258,7 +261,8 @@ async function buildOne(
         mirror,
         securityMirror,
         keyring,
-        bootstrapper: options.bootstrapper ?? 'debootstrap',
+        bootstrapper: options.bootstrapper ?? DEFAULT_BOOTSTRAPPER,
+        aptListsDir,
         ...(debCache ? { debCacheDir } : {}),
         sourceDateEpoch,
         parent: parent ? { layoutDir: parent.dir, ref: parent.report.ref } : undefined,

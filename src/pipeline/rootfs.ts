@@ -4,7 +4,7 @@
  * `contents` packs one layer at the end instead, selected from the finished root (contents.ts).
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rename } from 'node:fs/promises';
+import { copyFile, readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot } from '../bootstrap/apply-rules.js';
 import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildAptOptions, IMAGE_KEYRING, POLICY_RC_D } from '../bootstrap/apt-config.js';
@@ -45,6 +45,11 @@ export interface RootfsInput {
   readonly bootstrapper: Bootstrapper;
   /** Verified .debs from the package cache (absolute path; see src/archive/deb-cache.ts). */
   readonly debCacheDir?: string;
+  /**
+   * apt's lists for this architecture, written from the verified indexes (src/archive/apt-lists.ts):
+   * the bootstrap and every apt step install from them; no apt in the build fetches an index.
+   */
+  readonly aptListsDir: string;
   readonly sourceDateEpoch: number;
   /** The parent's image layout and tag: unpacked as the starting tree instead of bootstrapping. */
   readonly parent?: { readonly layoutDir: string; readonly ref: string };
@@ -258,6 +263,7 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
           variant: recipe.variant,
           components: recipe.components,
           keyring: input.keyring,
+          aptListsDir: input.aptListsDir,
           ...(input.debCacheDir === undefined ? {} : { debCacheDir: input.debCacheDir }),
           ...(recipe.updates ? { updates: { securityMirror: input.securityMirror } } : {}),
         },
@@ -281,21 +287,20 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     if (input.debCacheDir !== undefined) await linkStagedDebs(input.debCacheDir, await ensureDirInRoot(root, BUILD_DEB_DIR));
     if (recipe.slim) await applySlim(root, recipe.slim);
   }
-  let aptUpdated = false;
-  const aptUpdate = async (c: Chroot) => {
-    if (aptUpdated) return;
-    // apt-get update exits 0 when a fetch fails; a build must not go on with stale or no indexes.
-    await apt(c, ['update', '--error-on=any'], toolLine('apt'));
-    aptUpdated = true;
+  let listsSeeded = false;
+  // In place of `apt-get update`: the verified lists, copied into the build-only lists directory
+  // (resolved inside the root, so a link there cannot send them elsewhere).
+  const seedLists = async () => {
+    if (listsSeeded) return;
+    const dest = await ensureDirInRoot(root, `${BUILD_APT_DIR}/lists`);
+    for (const name of await readdir(input.aptListsDir)) {
+      if (name.includes('_')) await copyFile(join(input.aptListsDir, name), join(dest, name));
+    }
+    listsSeeded = true;
   };
 
   if (reusedBase) {
-    // The tree as a bootstrap leaves it when the base is packed: where that bootstrap's updates
-    // came from a separate upgrade, apt's lists were fetched before the base snapshot, so they
-    // are here too (the fetch touches /tmp; fetched later, /tmp would join the next layer).
-    if (separateUpgrade) {
-      await clock.time('apt-update', `${recipe.suite}-updates, ${recipe.suite}-security lists`, () => inChroot(root, signal, aptUpdate));
-    }
+    // The tree as a bootstrap leaves it when the base is packed.
     await scrubRoot(root, input.sourceDateEpoch);
     current = await snapshot(root);
   }
@@ -303,7 +308,7 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     if (separateUpgrade) {
       await clock.time('upgrade', `${recipe.suite}-updates, ${recipe.suite}-security`, () =>
         inChroot(root, signal, async (c) => {
-          await aptUpdate(c);
+          await seedLists();
           await apt(c, ['-y', 'dist-upgrade'], toolLine('upgrade'));
         }),
       );
@@ -324,7 +329,7 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   if (contents) {
     await clock.time('contents', `apt-get install ${contents.packages.join(' ')}`, () =>
       inChroot(root, signal, async (c) => {
-        await aptUpdate(c);
+        await seedLists();
         await apt(c, ['-y', 'install', ...contents.packages], toolLine('contents'));
       }),
     );
@@ -334,7 +339,7 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     const step = async () => {
       if (l.packages.length > 0 || l.remove.packages.length > 0) {
         await inChroot(root, signal, async (c) => {
-          await aptUpdate(c);
+          await seedLists();
           if (l.packages.length > 0) await apt(c, ['-y', 'install', ...l.packages], toolLine(`layer:${l.name}`));
           if (l.remove.packages.length > 0) {
             await apt(c, ['-y', 'purge', ...l.remove.packages], toolLine(`layer:${l.name}`));

@@ -1,6 +1,10 @@
 /** Bootstrapper argv for the package cache, merged /usr and the one-pass update (pure builders). */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bootstrapArgv, bootstrapIncludesUpdates, MMDEBSTRAP_MERGED_USR_HOOKS } from '../../src/bootstrap/debootstrap.js';
+import { bootstrapArgv, bootstrapIncludesUpdates, MMDEBSTRAP_MERGED_USR_HOOKS, shellQuote } from '../../src/bootstrap/debootstrap.js';
 
 const b = {
   target: '/w/root',
@@ -20,14 +24,45 @@ describe('bootstrap argv', () => {
     expect(argv.indexOf('--cache-dir=/w/debs')).toBeLessThan(argv.indexOf('bookworm'));
   });
 
-  it('mmdebstrap syncs the staged .debs into its apt cache and uses the merged-/usr hooks', () => {
-    const argv = bootstrapArgv({ ...b, bootstrapper: 'mmdebstrap', debCacheDir: '/w/debs' });
-    const mkdir = argv.indexOf('--setup-hook=mkdir -p "$1/var/cache/apt/archives/"');
-    expect(mkdir).toBeGreaterThan(0);
-    expect(argv.indexOf('--setup-hook=sync-in /w/debs /var/cache/apt/archives/')).toBe(mkdir + 1);
-    expect(bootstrapArgv({ ...b, bootstrapper: 'mmdebstrap', debCacheDir: '/w/my debs' }).some((a) => a.includes('sync-in'))).toBe(false);
-    expect(argv).toContain(`--hook-dir=${MMDEBSTRAP_MERGED_USR_HOOKS}`);
-    expect(argv.slice(-3)).toEqual(['bookworm', '/w/root', 'http://m.invalid/debian']);
+  it('mmdebstrap copies the staged .debs and the verified lists in setup hooks, skips its own update, and uses the merged-/usr hooks', async () => {
+    // The hooks run as mmdebstrap runs a shell hook (`sh -c HOOK exec ROOT`), with directory
+    // names a shell would split or expand: the copies must still land where apt looks.
+    const dir = await mkdtemp(join(tmpdir(), 'imgfactory-hooks-'));
+    try {
+      const debs = join(dir, "my debs $(touch pwned) 'q'");
+      const lists = join(dir, 'lists *');
+      const root = join(dir, 'root dir');
+      await mkdir(debs, { recursive: true });
+      await mkdir(lists, { recursive: true });
+      await mkdir(root);
+      await writeFile(join(debs, 'a_1_amd64.deb'), 'a');
+      await writeFile(join(debs, 'notes.txt'), 'not a deb');
+      await writeFile(join(lists, 'h.invalid_debian_dists_bookworm_InRelease'), 'r');
+      const argv = bootstrapArgv({ ...b, bootstrapper: 'mmdebstrap', debCacheDir: debs, aptListsDir: lists });
+      expect(argv).toContain('--skip=update');
+      const hooks = argv.filter((a) => a.startsWith('--setup-hook=')).map((a) => a.slice('--setup-hook='.length));
+      expect(hooks).toHaveLength(2);
+      for (const hook of hooks) execFileSync('sh', ['-c', hook, 'exec', root], { cwd: dir });
+      expect(await readdir(join(root, 'var/cache/apt/archives'))).toEqual(['a_1_amd64.deb', 'partial']);
+      expect(await readdir(join(root, 'var/lib/apt/lists'))).toEqual(['h.invalid_debian_dists_bookworm_InRelease', 'partial']);
+      expect(await readdir(dir)).not.toContain('pwned');
+      expect(argv).toContain(`--hook-dir=${MMDEBSTRAP_MERGED_USR_HOOKS}`);
+      expect(argv.slice(-3)).toEqual(['bookworm', '/w/root', 'http://m.invalid/debian']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without verified lists mmdebstrap runs its own update', () => {
+    const argv = bootstrapArgv({ ...b, bootstrapper: 'mmdebstrap' });
+    expect(argv).not.toContain('--skip=update');
+    expect(argv.some((a) => a.startsWith('--setup-hook='))).toBe(false);
+  });
+
+  it('shellQuote makes one word of anything', () => {
+    for (const s of ['', 'plain', "it's", "'; rm -rf / #", '$(x) `y` "z" \\n *']) {
+      expect(execFileSync('sh', ['-c', `printf %s ${shellQuote(s)}`]).toString()).toBe(s);
+    }
   });
 
   it('mmdebstrap installs from the suite, -updates and -security in one pass', () => {

@@ -1,6 +1,6 @@
 /**
  * Real builds shared across test files in one `npm test` run: the first file that needs
- * debian-minimal builds it (real debootstrap against the host's mirror), later ones reuse the
+ * debian-minimal builds it (real mmdebstrap against the host's mirror), later ones reuse the
  * layout from .cache/test-shared (cleared by global-setup at the start of every run).
  */
 import { readFile } from 'node:fs/promises';

@@ -1,7 +1,8 @@
 /**
- * The bootstrapper changes speed, not content: debian-minimal built with mmdebstrap (one pass with
- * -updates and -security, merged /usr by its hooks) lists the same packages, at the same versions,
- * as the debootstrap build (bootstrap, then dist-upgrade). Real builds against the host's mirror.
+ * The bootstrapper changes speed, not content: debian-minimal built with mmdebstrap (the default:
+ * one pass with -updates and -security from the build's verified lists, merged /usr by its hooks)
+ * lists the same packages, at the same versions, as the `--bootstrapper debootstrap` build
+ * (bootstrap, then dist-upgrade). Real builds against the host's mirror.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,9 +24,11 @@ let viaMmdebstrap: Built;
 const packageSet = (r: Built) => r.packageManifest.packages.map((p) => `${p.package} ${p.version} ${p.architecture}`).sort();
 
 beforeAll(async () => {
-  viaDebootstrap = await sharedBuild('debian-minimal');
+  viaMmdebstrap = await sharedBuild('debian-minimal');
+  // The default bootstrapper made the shared build.
+  expect(viaMmdebstrap.report.platforms[0]!.layers[0]!.createdBy).toMatch(/^imgfactory bootstrap: mmdebstrap /);
   // Through the CLI flag users pass, as a process.
-  const out = join(SHARED_CACHE_DIR, 'mmdebstrap-out');
+  const out = join(SHARED_CACHE_DIR, 'debootstrap-out');
   const r = await execa(
     process.execPath,
     [
@@ -33,7 +36,7 @@ beforeAll(async () => {
       'build',
       join(RECIPES_DIR, 'debian-minimal.ts'),
       '--bootstrapper',
-      'mmdebstrap',
+      'debootstrap',
       '--out',
       out,
       '--work-dir',
@@ -46,7 +49,7 @@ beforeAll(async () => {
   );
   expect(r.exitCode, r.stderr).toBe(0);
   const dir = join(out, 'debian-minimal');
-  viaMmdebstrap = {
+  viaDebootstrap = {
     report: JSON.parse(await readFile(join(dir, 'build.json'), 'utf8')) as BuildReport,
     packageManifest: JSON.parse(await readFile(join(dir, 'packages.json'), 'utf8')) as VerifiedPackageManifest,
   };
@@ -66,5 +69,6 @@ describe('mmdebstrap parity', () => {
     expect(viaDebootstrap.report.stages.map((s) => s.stage)).toContain('upgrade');
     // The mmdebstrap build audited the .debs it downloaded (or took from the cache) too.
     expect(viaMmdebstrap.report.debsAudited).toBeGreaterThanOrEqual(viaMmdebstrap.packageManifest.packages.length);
+    expect(viaDebootstrap.report.platforms[0]!.layers[0]!.createdBy).toMatch(/^imgfactory bootstrap: debootstrap /);
   });
 });

@@ -18,6 +18,7 @@ import { hostDebianArch } from '../../src/oci/platform.js';
 import { REPORT_FILE, type BuildReport } from '../../src/pipeline/build.js';
 import { loadRecipe } from '../../src/recipe/load.js';
 import { tempDir } from '../helpers/tmp.js';
+import { DEFAULT_BOOTSTRAPPER } from '../../src/bootstrap/debootstrap.js';
 
 const CACHE = ['--cache-dir', join(SHARED_CACHE_DIR, 'archive-cache')];
 /** Packages that bookworm's point releases, -updates and -security keep revising (which ones have a newer version today is the archive's business). */
@@ -208,7 +209,7 @@ export default defineRecipe({
         recipe: await loadRecipe(join(dir, 'python3.ts'), { hostArch }),
         parents: [{ ...parent, recipe: { ...parent.recipe, file: join(dir, 'debian-minimal.ts') } }],
       },
-      { keysDir: DEFAULT_DEBIAN_KEYS_DIR, hostArch, output: { bootstrapper: 'debootstrap' } },
+      { keysDir: DEFAULT_DEBIAN_KEYS_DIR, hostArch, output: { bootstrapper: DEFAULT_BOOTSTRAPPER } },
     );
     expect(files).toEqual([join(dir, 'debian-minimal.lock.json'), join(dir, 'python3.lock.json')]);
     const lock = JSON.parse(await readFile(files[1]!, 'utf8'));

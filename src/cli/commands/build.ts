@@ -19,6 +19,7 @@ import { abortOnSignals } from '../abort-signals.js';
 import { writeBuildLocks } from '../../lock/write-build-locks.js';
 import { ifChanged } from './build-if-changed.js';
 import { publishedVersion } from '../../versions/publish-summary.js';
+import { parseBootstrapper } from '../../bootstrap/debootstrap.js';
 
 function debCacheFromFlags(ctx: CommandContext): DebCacheOptions {
   const size = stringOpt(ctx, 'deb-cache-size');
@@ -98,7 +99,7 @@ Options:
   --work-dir <dir>            where root filesystems are assembled (default: /var/tmp/imgfactory)
   --mirror <url>              Debian mirror (default: the recipe's, else the host's apt sources)
   --security-mirror <url>     security mirror (default: likewise)
-  --bootstrapper <name>       debootstrap (default) or mmdebstrap
+  --bootstrapper <name>       mmdebstrap (default) or debootstrap
   --arch <a>                  build only this one of the recipe's architectures (repeatable or
                               comma-separated; for local work: no lock is written, no --push)
   --source-date-epoch <s>     clamp timestamps (default: $SOURCE_DATE_EPOCH, else the newest
@@ -169,11 +170,11 @@ whose lock should not move).`,
     // Before the root check: a scheduled job's "nothing changed" needs no privileges.
     if (boolOpt(ctx, 'if-changed') && (await ifChanged(ctx)) === 'up-to-date') return 0;
     if (process.getuid?.() !== 0) {
-      throw new UsageError('NOT_ROOT', 'build needs root (debootstrap, chroot and mounts): run it with sudo');
+      throw new UsageError('NOT_ROOT', 'build needs root (the bootstrapper, chroot and mounts): run it with sudo');
     }
-    const bootstrapper = stringOpt(ctx, 'bootstrapper') ?? 'debootstrap';
-    if (bootstrapper !== 'debootstrap' && bootstrapper !== 'mmdebstrap') {
-      throw new UsageError('BAD_OPTION', `--bootstrapper: expected debootstrap or mmdebstrap, got "${bootstrapper}"`);
+    const bootstrapper = parseBootstrapper(stringOpt(ctx, 'bootstrapper'));
+    if (bootstrapper === undefined) {
+      throw new UsageError('BAD_OPTION', `--bootstrapper: expected mmdebstrap or debootstrap, got "${stringOpt(ctx, 'bootstrapper')}"`);
     }
     const sde =
       parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ?? parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');

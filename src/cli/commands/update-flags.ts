@@ -7,6 +7,7 @@ import { hostDebianArch } from '../../oci/platform.js';
 import type { CheckOptions } from '../../update/check.js';
 import { boolOpt, stringOpt, type CommandContext, type OptionSpec } from '../command.js';
 import { defaultCacheDir } from '../cache-dirs.js';
+import { parseBootstrapper } from '../../bootstrap/debootstrap.js';
 
 export const UPDATE_OPTIONS: OptionSpec = {
   mirror: { type: 'string' },
@@ -23,7 +24,7 @@ export const UPDATE_OPTIONS_HELP = `  --mirror <url>            Debian mirror (d
   --cache-dir <dir>         verified-file cache (default: $XDG_CACHE_HOME/imgfactory/archive)
   --updates                 also consult <suite>-updates and <suite>-security when the
                             recipe says updates: false
-  --bootstrapper <name>     the bootstrapper builds use (default: debootstrap); part of the
+  --bootstrapper <name>     the bootstrapper builds use (default: mmdebstrap); part of the
                             recipe digest`;
 
 export async function checkOptionsFromFlags(ctx: CommandContext, onProgress?: (m: string) => void): Promise<CheckOptions> {
@@ -31,9 +32,9 @@ export async function checkOptionsFromFlags(ctx: CommandContext, onProgress?: (m
     const v = stringOpt(ctx, flag);
     if (v !== undefined && !/^https?:\/\/[^/\s]+/.test(v)) throw new UsageError('BAD_OPTION', `--${flag} must be an http(s) URL`);
   }
-  const bootstrapper = stringOpt(ctx, 'bootstrapper') ?? 'debootstrap';
-  if (bootstrapper !== 'debootstrap' && bootstrapper !== 'mmdebstrap') {
-    throw new UsageError('BAD_OPTION', `--bootstrapper: expected debootstrap or mmdebstrap, got "${bootstrapper}"`);
+  const bootstrapper = parseBootstrapper(stringOpt(ctx, 'bootstrapper'));
+  if (bootstrapper === undefined) {
+    throw new UsageError('BAD_OPTION', `--bootstrapper: expected mmdebstrap or debootstrap, got "${stringOpt(ctx, 'bootstrapper')}"`);
   }
   const keysDir = stringOpt(ctx, 'keys-dir');
   const cacheDir = stringOpt(ctx, 'cache-dir');
