@@ -18,7 +18,16 @@ export interface RunOptions {
   /** Exit codes that are not failures (e.g. diff-like tools). */
   okExitCodes?: number[];
   signal?: AbortSignal;
+  /**
+   * Run in a process group of its own, and on `signal` stop the whole group: a tool that works
+   * through children (mmdebstrap's workers, dpkg in the chroot) finishes its current step when
+   * only the leader is told, which kept an interrupted build alive for half a minute.
+   */
+  processGroup?: boolean;
 }
+
+/** After SIGTERM, how long a process group gets to clean up (unmount) before SIGKILL. */
+const GROUP_GRACE_MS = 5000;
 
 export interface RunResult {
   exitCode: number;
@@ -50,7 +59,27 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     cancelSignal: options.signal,
     lines: false,
     all: false,
+    detached: options.processGroup ?? false,
   });
+  let stopGroup: (() => void) | undefined;
+  let forceTimer: NodeJS.Timeout | undefined;
+  let killGroup: ((sig: NodeJS.Signals) => void) | undefined;
+  if (options.processGroup && options.signal && child.pid !== undefined) {
+    const pgid = child.pid;
+    killGroup = (sig) => {
+      try {
+        process.kill(-pgid, sig);
+      } catch {
+        // the whole group is gone already
+      }
+    };
+    stopGroup = () => {
+      killGroup!('SIGTERM');
+      forceTimer = setTimeout(() => killGroup!('SIGKILL'), GROUP_GRACE_MS);
+    };
+    if (options.signal.aborted) stopGroup();
+    else options.signal.addEventListener('abort', stopGroup, { once: true });
+  }
   if (options.onLine) {
     const onLine = options.onLine;
     const relay = (stream: NodeJS.ReadableStream | null) => {
@@ -65,7 +94,14 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     relay(child.stdout);
     relay(child.stderr);
   }
-  const result = await child;
+  const result = await child.finally(() => {
+    if (stopGroup) options.signal?.removeEventListener('abort', stopGroup);
+    if (forceTimer) {
+      // Stopped: the leader has cleaned up and exited; what is left of its group is a straggler.
+      clearTimeout(forceTimer);
+      killGroup?.('SIGKILL');
+    }
+  });
   if (result.failed && (result.exitCode === undefined || !ok.has(result.exitCode))) {
     if ((result as { code?: string }).code === 'ENOENT') {
       throw new ExecError('TOOL_MISSING', `${file} is not installed (apt-get install ${toolPackage(file)})`, {

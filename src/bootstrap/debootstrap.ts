@@ -143,5 +143,6 @@ export async function runBootstrap(b: BootstrapInput, env: Record<string, string
     signal,
     env,
     extendEnv: false,
+    processGroup: true,
   });
 }

@@ -32,6 +32,8 @@ describe.each(['mmdebstrap', 'debootstrap'] as const)('verified package cache (%
   let security: TamperProxy;
   /** The .debs the warm build fetched from the mirror. */
   let warmDebRequests: string[];
+  /** The index files (under dists/) the warm build asked the mirrors for. */
+  let warmIndexRequests: string[];
 
   beforeAll(async () => {
     await rm(cacheDir, { recursive: true, force: true });
@@ -58,6 +60,7 @@ describe.each(['mmdebstrap', 'debootstrap'] as const)('verified package cache (%
     const before = [main.requests.length, security.requests.length] as const;
     warm = await buildRecipe(options(`deb-cache-out-warm-${bootstrapper}`, { onEvent: (e: BuildEvent) => warmEvents.push(e) }));
     // apt writes `+` in a version as %2b; the index's Filename has it plain.
+    warmIndexRequests = [...main.requests.slice(before[0]), ...security.requests.slice(before[1])].filter((p) => p.startsWith('/dists/'));
     warmDebRequests = [...main.requests.slice(before[0]), ...security.requests.slice(before[1])]
       .filter((p) => p.endsWith('.deb'))
       .map((p) => decodeURIComponent(p));
@@ -86,6 +89,17 @@ describe.each(['mmdebstrap', 'debootstrap'] as const)('verified package cache (%
 
   it('the warm build fetched only the changed .deb from the mirror; the rest came from the cache', () => {
     expect(warmDebRequests).toEqual([`/${victim.filename}`]);
+  });
+
+  it('no apt in the build fetched an index: apt read the lists written from the verified ones', () => {
+    // imgfactory itself asks for each InRelease once (its Packages indexes are in its cache);
+    // `apt-get update` would have asked again. debootstrap, which has no such input, fetches
+    // the base suite's own Release and Packages and checks them against the same keyring.
+    const ours = ['/dists/bookworm-security/InRelease', '/dists/bookworm-updates/InRelease', '/dists/bookworm/InRelease'];
+    const sorted = [...warmIndexRequests].sort();
+    if (bootstrapper === 'mmdebstrap') expect(sorted).toEqual(ours);
+    else expect(sorted.filter((p) => !p.startsWith('/dists/bookworm/'))).toEqual(ours.slice(0, 2));
+    expect(sorted).toContain('/dists/bookworm/InRelease');
   });
 
   it('the warm build used the cache and gives the same image digest', () => {
