@@ -22,28 +22,39 @@ export interface ArchiveLookup {
 
 /** `packages` in priority order; an identical entry repeated in a later index is kept (it is more proof, not a conflict). */
 export function buildArchiveLookup(packages: Iterable<ArchivePackage>): ArchiveLookup {
-  const all: ArchivePackage[] = [];
-  // Keyed by the entries' own strings (no new key string per package: 66,000 of them in bookworm).
-  const byName = new Map<string, ArchivePackage[]>();
-  const bySha = new Map<string, ArchivePackage[]>();
-  const add = (m: Map<string, ArchivePackage[]>, k: string, p: ArchivePackage) => {
-    const list = m.get(k);
-    if (list) list.push(p);
-    else m.set(k, [p]);
-  };
-  for (const p of packages) {
-    all.push(p);
-    add(byName, p.package, p);
-    add(bySha, p.sha256, p);
-  }
+  const all = [...packages];
+  // Each map is built on its first use: an update check reads only entries(), and a build
+  // needs the hash map only once its .deb cache is consulted, not before it starts bootstrapping.
+  let byName: Map<string, ArchivePackage | ArchivePackage[]> | undefined;
+  let bySha: Map<string, ArchivePackage | ArchivePackage[]> | undefined;
   const findAll = (name: string, version: string, arch: string): readonly ArchivePackage[] =>
-    (byName.get(name) ?? []).filter((p) => p.version === version && p.architecture === arch);
+    listOf((byName ??= indexBy(all, 'package')).get(name)).filter((p) => p.version === version && p.architecture === arch);
   return {
     find: (name, version, arch) => findAll(name, version, arch)[0],
     findAll,
-    findBySha256: (sha256) => bySha.get(sha256.toLowerCase()) ?? [],
+    findBySha256: (sha256) => listOf((bySha ??= indexBy(all, 'sha256')).get(sha256.toLowerCase())),
     entries: () => all,
   };
+}
+
+/**
+ * Keyed by the entries' own strings (no new key string per package: 66,000 of them in bookworm).
+ * Most names and hashes have one entry: it is stored as is, an array only from the second on.
+ */
+function indexBy(all: readonly ArchivePackage[], key: 'package' | 'sha256'): Map<string, ArchivePackage | ArchivePackage[]> {
+  const m = new Map<string, ArchivePackage | ArchivePackage[]>();
+  for (const p of all) {
+    const k = p[key];
+    const found = m.get(k);
+    if (found === undefined) m.set(k, p);
+    else if (Array.isArray(found)) found.push(p);
+    else m.set(k, [found, p]);
+  }
+  return m;
+}
+
+function listOf(found: ArchivePackage | ArchivePackage[] | undefined): readonly ArchivePackage[] {
+  return found === undefined ? [] : Array.isArray(found) ? found : [found];
 }
 
 /**

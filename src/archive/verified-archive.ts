@@ -259,7 +259,9 @@ async function readIndex<Extra extends object>(
   };
   try {
     if (entry.path.endsWith('.gz')) {
-      for await (const chunk of Readable.from([bytes]).pipe(createGunzip()) as AsyncIterable<Buffer>) take(chunk);
+      // 1 MiB pieces rather than zlib's 16 KiB: a fifth of the stream's per-chunk overhead on the
+      // main thread for the 50 MB main index, and still only one piece held at a time.
+      for await (const chunk of Readable.from([bytes]).pipe(createGunzip({ chunkSize: 1 << 20 })) as AsyncIterable<Buffer>) take(chunk);
     } else if (entry.path.endsWith('.xz')) {
       take(Buffer.from((await run(['xz', '--decompress', '--stdout'], { input: Buffer.from(bytes) })).stdout, 'utf8'));
     } else {
