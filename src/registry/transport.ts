@@ -44,7 +44,11 @@ export interface TransportRequest {
   /** Bearer scopes this request needs. */
   readonly scopes: readonly string[];
   readonly headers?: Record<string, string>;
-  readonly body?: Uint8Array;
+  /**
+   * Bytes, or a maker of a fresh stream for each time the request goes out (a redirect or a
+   * 401 sends it again; a stream can be read only once). A stream goes out chunked, as it is read.
+   */
+  readonly body?: Uint8Array | (() => ReadableStream<Uint8Array>);
   /** Idempotent: transient failures (5xx, 429, resets) are retried here. */
   readonly retry: boolean;
   /** For messages: "HEAD blob sha256:…". */
@@ -143,12 +147,12 @@ export function createTransport(options: TransportOptions): Transport {
       if (sent) headers.Authorization = sent;
       const limitMs = req.timeoutMs ?? timeoutMs;
       const signals = [...(req.signal ? [req.signal] : []), ...(limitMs > 0 ? [AbortSignal.timeout(limitMs)] : [])];
-      const init: RequestInit = {
+      const init: RequestInit & { duplex?: 'half' } = {
         ...init0,
         method,
         headers,
         redirect: 'manual',
-        ...(body !== undefined ? { body } : {}),
+        ...(typeof body === 'function' ? { body: body(), duplex: 'half' } : body !== undefined ? { body } : {}),
         ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) } : {}),
       };
       let res: Response;

@@ -168,7 +168,7 @@ describe('pushImage', () => {
     expect((JSON.parse(referrers.bytes.toString('utf8')) as Index).manifests).toHaveLength(3);
   });
 
-  it('refuses a layout whose blob was tampered with before uploading anything: LAYOUT_BLOB_CORRUPT, nothing tagged', async () => {
+  it('refuses a layout whose blob was tampered with: LAYOUT_BLOB_CORRUPT, the blob never committed, nothing tagged', async () => {
     const layer = await randomLayer(5000);
     const img = await writeTestImage(join(dir, 'tampered'), { tag: 'x', layers: [layer] });
     const file = (await Layout.open(img.layoutDir)).blobPath(layer.descriptor.digest);
@@ -180,8 +180,32 @@ describe('pushImage', () => {
       code: 'LAYOUT_BLOB_CORRUPT',
     });
     expect(await client().listTags('tampered/x')).toEqual([]);
-    // Proven before the first byte of any blob went out: not even the (intact) config was sent.
-    expect(await client().hasBlob('tampered/x', img.config.digest)).toBe(false);
+    // Hashed before its one PUT: the registry never holds the tampered layer, nor the manifest.
+    expect(await client().hasBlob('tampered/x', layer.descriptor.digest)).toBe(false);
+    expect(await client().findManifest('tampered/x', img.manifest.digest)).toBeUndefined();
+  });
+
+  it('a large blob flipped on disk is streamed unhashed-before, yet never committed: LAYOUT_BLOB_CORRUPT, no tag', async () => {
+    // Above the one-PUT size and in several PATCHes: hashed only as it is sent.
+    const layer = await randomLayer(3 * 1024 * 1024);
+    const img = await writeTestImage(join(dir, 'tampered-large'), { tag: 'x', layers: [layer] });
+    const file = (await Layout.open(img.layoutDir)).blobPath(layer.descriptor.digest);
+    const bytes = await readFile(file);
+    expect(bytes.byteLength).toBeGreaterThan(2 * 1024 * 1024);
+    bytes[bytes.byteLength - 10] = bytes[bytes.byteLength - 10]! ^ 0xff;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, bytes);
+    const target = parseReference(`${registry.host}/tampered/large:1`);
+    const streaming = createRegistryClient({ registry: registry.host, insecure: true, chunkSize: 1024 * 1024 });
+    await expect(pushImage({ layoutDir: img.layoutDir, targets: [target], client: streaming })).rejects.toMatchObject({ code: 'LAYOUT_BLOB_CORRUPT' });
+    expect(await client().listTags('tampered/large')).toEqual([]);
+    expect(await client().hasBlob('tampered/large', layer.descriptor.digest)).toBe(false);
+    expect(await client().findManifest('tampered/large', img.manifest.digest)).toBeUndefined();
+    // The PATCHes did go out; the session was cancelled instead of committed.
+    const log = registry.logLines().join('\n');
+    expect(log).toMatch(/PATCH \/v2\/tampered\/large\/blobs\/uploads\//);
+    expect(log).toMatch(/DELETE \/v2\/tampered\/large\/blobs\/uploads\//);
+    expect(log).not.toContain(`digest=${encodeURIComponent(layer.descriptor.digest)}`);
   });
 
   it('an unchanged re-push reads no blob: one changed on disk since is neither hashed nor sent', async () => {
