@@ -39,6 +39,12 @@ export interface PushImageOptions {
   readonly onProgress?: (event: PushProgress) => void;
   /** Checked before the tags move: once it fires, no tag moves. */
   readonly signal?: AbortSignal;
+  /**
+   * Settles when the push may write (a pre-flight check still running). Reads (HEADs) go ahead
+   * meanwhile; no mount, upload, manifest or tag is sent before it resolves, and if it rejects
+   * the push fails with its error.
+   */
+  readonly mayWrite?: Promise<void>;
 }
 
 export interface PushResult {
@@ -87,6 +93,7 @@ async function pushBlobs(
   checkBlob: (b: GraphBlob) => Promise<void>,
   counters: Counters,
   progress: (e: PushProgress) => void,
+  mayWrite: Promise<void>,
 ): Promise<void> {
   // After a failure no new request starts, and the push waits for those in flight so nothing
   // keeps running once it has reported the error.
@@ -97,6 +104,7 @@ async function pushBlobs(
       progress({ type: 'blob', action: 'skipped', repository, digest: b.digest, size: b.size });
       return;
     }
+    await mayWrite;
     for (const from of mountFrom) {
       if (failed) return;
       if (await client.mountBlob(repository, from, b.digest)) {
@@ -143,6 +151,9 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const progress = options.onProgress ?? (() => {});
   const clientFor = typeof options.client === 'function' ? options.client : () => options.client as RegistryClient;
   if (targets.length === 0) throw new RegistryError('REFERENCE_INVALID', 'push: no target reference given');
+  const mayWrite = options.mayWrite ?? Promise.resolve();
+  // Rejections are awaited where writes start; until then, not an unhandled one.
+  mayWrite.catch(() => {});
   const graph = await readImageGraph(layoutDir, options.ref, { checkBlobs: false });
   const root = graph.root;
   for (const t of targets) {
@@ -171,11 +182,13 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
       ...(done.get(registry) ?? []),
     ].filter((m, i, all) => m !== repository && all.indexOf(m) === i);
 
-    await pushBlobs(client, repository, graph.blobs, mountFrom, graph.checkBlob, counters, progress);
+    await pushBlobs(client, repository, graph.blobs, mountFrom, graph.checkBlob, counters, progress, mayWrite);
+    // Every blob may have been there already: no manifest either before the go-ahead.
+    await mayWrite;
     for (const m of graph.manifests) await putByDigest(client, repository, m, progress);
 
     if (graph.attachments.length > 0) {
-      await pushBlobs(client, repository, extraBlobs, mountFrom, graph.checkBlob, counters, progress);
+      await pushBlobs(client, repository, extraBlobs, mountFrom, graph.checkBlob, counters, progress, mayWrite);
       for (const a of graph.attachments) {
         await putByDigest(client, repository, a.manifest, progress);
         attachmentsPushed++;

@@ -8,6 +8,7 @@ import { MediaType } from '../../src/oci/mediatypes.js';
 import type { Index, Manifest } from '../../src/oci/types.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
+import { publishImage } from '../../src/registry/publish.js';
 import { pushImage, type PushProgress } from '../../src/registry/push.js';
 import { parseReference, referrersTag } from '../../src/oci/reference.js';
 import {
@@ -224,6 +225,23 @@ describe('pushImage', () => {
     const out = join(dir, 'repush-copy');
     await skopeo(['copy', ...tlsArgs(registry, 'src'), `docker://${registry.host}/repush/x:1`, `oci:${out}:x`]);
     expect((await readFile((await Layout.open(out)).blobPath(layer.descriptor.digest))).equals(layer.bytes)).toBe(true);
+  });
+
+  it('a version tag holding another image refuses the publish: its HEADs may run meanwhile, nothing is written', async () => {
+    const versionTag = '12-20260101.0123456789ab';
+    const first = await writeTestImage(join(dir, 'v-first'), { tag: 'x', layers: [await randomLayer(4000)] });
+    const second = await writeTestImage(join(dir, 'v-second'), { tag: 'x', layers: [await randomLayer(300_000), await randomLayer(4000)] });
+    const target = `${registry.host}/versions/taken:${versionTag}`;
+    await publishImage({ layoutDir: first.layoutDir, targets: [target], env: {}, insecure: true });
+    await expect(
+      publishImage({ layoutDir: second.layoutDir, targets: [target, `${registry.host}/versions/taken:stable`], env: {}, insecure: true }),
+    ).rejects.toMatchObject({
+      code: 'VERSION_TAG_TAKEN',
+    });
+    for (const d of [second.config.digest, ...second.layers.map((l) => l.descriptor.digest), second.manifest.digest]) {
+      expect(await client().hasBlob('versions/taken', d)).toBe(false);
+    }
+    expect(await client().listTags('versions/taken')).toEqual([versionTag]);
   });
 
   it('several tags move together: when the registry refuses one, the tags already moved are put back', async () => {
