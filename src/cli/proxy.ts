@@ -14,6 +14,7 @@
  * is never proxied (containers/image's rule, so skopeo and podman agree).
  */
 import { UsageError } from '../errors.js';
+import { setFetchProxied } from '../registry/fetch-route.js';
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
@@ -73,5 +74,11 @@ export async function useProxiesFrom(env: Env): Promise<() => void> {
   if (!settings) return () => undefined;
   // undici is loaded only when a proxy is set: most runs have none, and it costs start-up time.
   const { routeThroughProxies } = await import('./proxy-router.js');
-  return routeThroughProxies(settings);
+  const restore = routeThroughProxies(settings);
+  // The registry transport then sends through fetch, which the proxies are installed in.
+  setFetchProxied(true);
+  return () => {
+    setFetchProxied(false);
+    restore();
+  };
 }

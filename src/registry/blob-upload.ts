@@ -3,10 +3,11 @@
  * closing PUT; after a transient failure, ask the registry where the session stands and go on
  * from its offset, or start over.
  *
- * Push uploads only what it has hashed: a file source is opened without following links, must
- * be a regular file of the descriptor's size, is hashed in full before the first byte goes out,
- * and the bytes actually sent are hashed again; the closing PUT (which is what makes a blob
- * exist in the registry) is sent only when that hash is the digest asked for.
+ * Push commits only what it has hashed: a file source is opened without following links and must
+ * be a regular file of the descriptor's size. A small blob is read and hashed before its one PUT;
+ * a larger one is streamed from the file in PATCHes and hashed as it is read for sending, and the
+ * closing PUT (which is what makes a blob exist in the registry) goes out only when that hash is
+ * the digest asked for. Otherwise the session is cancelled: bytes were sent, but nothing exists.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
@@ -33,7 +34,7 @@ export interface UploadOptions {
   readonly source: BlobSource;
   readonly digest: Digest;
   readonly size: number;
-  /** Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size. */
+  /** Largest PATCH; blobs up to this and MONOLITHIC_MAX go up in one PUT. */
   readonly chunkSize: number;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: (event: UploadProgress | ({ readonly type: 'retry' } & RetryEvent)) => void;
@@ -42,6 +43,15 @@ export interface UploadOptions {
 }
 
 const short = (d: Digest) => d.slice(0, 19);
+
+/**
+ * Blobs up to this size (and the chunk size) go up in one PUT, read and hashed before it; larger
+ * ones are streamed in PATCHes, which costs one more round trip but neither holds the blob in
+ * memory nor reads it before sending.
+ */
+const MONOLITHIC_MAX = 1024 * 1024;
+/** Read, hashed and handed to the request this much at a time. */
+const STREAM_PIECE = 1024 * 1024;
 
 interface SourceReader {
   read(offset: number, length: number): Promise<Uint8Array>;
@@ -142,19 +152,58 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
     return resolveLocation(location, `${transport.baseUrl}/v2/`);
   }
 
-  async function patchChunk(session: URL, chunk: Uint8Array, offset: number): Promise<{ session: URL; offset: number }> {
-    const step = `upload ${short(digest)} bytes ${offset}-${offset + chunk.byteLength - 1}`;
-    const res = await transport.send({
-      method: 'PATCH',
-      url: session,
-      scopes,
-      retry: false,
-      what: step,
-      body: chunk,
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${offset}-${offset + chunk.byteLength - 1}` },
-      timeoutMs: 0,
-      signal,
-    });
+  /**
+   * One PATCH of bytes offset..offset+length, streamed from the source: no copy of the chunk is
+   * held, and the file is read, hashed and sent piece by piece, side by side with the registry
+   * writing what it got.
+   */
+  async function patchChunk(session: URL, offset: number, length: number): Promise<{ session: URL; offset: number }> {
+    const step = `upload ${short(digest)} bytes ${offset}-${offset + length - 1}`;
+    let failure: unknown;
+    const body = () => {
+      let pos = offset;
+      // highWaterMark 0: a piece is read (and hashed) only when the request asks for it.
+      return new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            if (pos >= offset + length) {
+              controller.close();
+              return;
+            }
+            try {
+              const piece = await reader.read(pos, Math.min(STREAM_PIECE, offset + length - pos));
+              if (pos === hashed) {
+                hash.update(piece);
+                hashed += piece.byteLength;
+              }
+              pos += piece.byteLength;
+              controller.enqueue(piece);
+            } catch (e) {
+              // Surfaced as fetch's network error; remembered so the upload reports it as it is.
+              failure = e;
+              controller.error(e);
+            }
+          },
+        },
+        { highWaterMark: 0 },
+      );
+    };
+    let res: Response;
+    try {
+      res = await transport.send({
+        method: 'PATCH',
+        url: session,
+        scopes,
+        retry: false,
+        what: step,
+        body,
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${offset}-${offset + length - 1}` },
+        timeoutMs: 0,
+        signal,
+      });
+    } catch (e) {
+      throw failure ?? e;
+    }
     if (res.status !== 202)
       throw uploadError(
         res,
@@ -165,7 +214,7 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
     const location = res.headers.get('location');
     const next = location ? resolveLocation(location, session.href) : session;
     const serverOffset = uploadOffsetFromRange(res.headers.get('range'));
-    const expected = offset + chunk.byteLength;
+    const expected = offset + length;
     if (serverOffset !== undefined && serverOffset !== expected) {
       throw new RegistryError('BLOB_UPLOAD_FAILED', `${registry}: ${step}: registry holds ${serverOffset} bytes, expected ${expected}`, {
         details: { registry, temporary: true },
@@ -216,9 +265,10 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
     return { session: location ? resolveLocation(location, session.href) : session, offset };
   }
 
-  // Hashed in full by the push before any upload began; the running hash below checks the
-  // bytes actually sent, so a file changed since then is caught before the commit.
+  // Not hashed up front: the running hash below covers the bytes actually sent, and decides
+  // whether the upload is committed.
   const reader = await openCheckedSource(options.source, digest, size, false);
+  const monolithic = size <= Math.min(chunkSize, MONOLITHIC_MAX);
   let sent = 0;
   let session: URL | undefined;
   let offset = 0;
@@ -232,7 +282,7 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
       hashed = 0;
     }
     while (hashed < to) {
-      const n = Math.min(chunkSize, to - hashed);
+      const n = Math.min(STREAM_PIECE, to - hashed);
       hash.update(await reader.read(hashed, n));
       hashed += n;
     }
@@ -252,7 +302,7 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
           // The last request may have completed on the server even though we lost the answer.
           if (await options.exists()) return { bytesSent: sent };
           const status = session ? await uploadStatus(session) : undefined;
-          if (status && status.offset <= size && size > chunkSize) {
+          if (status && status.offset <= size && !monolithic) {
             ({ session, offset } = status);
             progress({ type: 'upload-resumed', repository, digest, offset });
           } else {
@@ -265,7 +315,7 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
           offset = 0;
         }
         try {
-          if (size <= chunkSize) {
+          if (monolithic) {
             const body = await reader.read(0, size);
             hash = createHash('sha256').update(body);
             hashed = size;
@@ -274,15 +324,12 @@ export async function uploadBlob(options: UploadOptions): Promise<{ readonly byt
             sent += size;
             progress({ type: 'blob-progress', repository, digest, sent: size, size });
           } else {
+            // The stream hashes from where the hash stands; after a resume elsewhere, bring it there.
             await hashUpTo(offset);
             while (offset < size) {
-              const chunk = await reader.read(offset, Math.min(chunkSize, size - offset));
-              ({ session, offset } = await patchChunk(session, chunk, offset));
-              if (hashed === offset - chunk.byteLength) {
-                hash.update(chunk);
-                hashed = offset;
-              }
-              sent += chunk.byteLength;
+              const length = Math.min(chunkSize, size - offset);
+              ({ session, offset } = await patchChunk(session, offset, length));
+              sent += length;
               progress({ type: 'blob-progress', repository, digest, sent: offset, size });
             }
             await checkSent();

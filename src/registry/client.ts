@@ -35,7 +35,7 @@ export interface RegistryClientOptions {
   /** Blob transfers in flight at once. */
   readonly concurrency?: number;
   readonly retry?: Partial<RetryPolicy>;
-  /** Blobs up to this size go up in one PUT; larger ones in PATCH chunks of this size. */
+  /** Largest PATCH of a streamed upload (blobs up to 1 MiB, and this, go up in one PUT). */
   readonly chunkSize?: number;
   /** Per-request limit for everything but blob bodies. */
   readonly timeoutMs?: number;
@@ -73,10 +73,10 @@ export interface RegistryClient {
 }
 
 /**
- * Blobs up to this size go up in one PUT, larger ones in PATCHes of this size. Each PATCH is a
- * round trip in which docker-registry also saves its hash state: pushing debian-minimal (a 28.8 MB
- * layer) took 1.1-1.3 s with 8 MiB chunks against 0.7-0.9 s in one PUT, on par with skopeo
- * (issue 14, BENCHMARKS.md). Memory: at most this much per upload in flight.
+ * Largest PATCH of a streamed upload. Each PATCH is a round trip in which docker-registry also
+ * saves its hash state: pushing debian-minimal (a 28.8 MB layer) took 1.1-1.3 s with 8 MiB
+ * chunks against 0.7-0.9 s in one request (issue 14, BENCHMARKS.md). Chunks are streamed from
+ * the file, never held in memory whole.
  */
 const DEFAULT_CHUNK_SIZE = 32 * 1024 * 1024;
 /** Manifests and attachment documents are small JSON; a registry sending more is hostile or broken. */

@@ -64,11 +64,15 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
       }),
     );
   }
-  // Version tags are write-once: refused before a single byte (or signature) is written.
+  // Version tags are write-once: refused before a single byte (or signature) is written. The
+  // check runs side by side with the push's reads (layout, HEADs), which wait for it to write.
   const digest = (await Layout.open(options.layoutDir)).resolve(options.ref).digest;
-  const versions = await checkVersionTags(targets, digest, (registry) => clients.get(registry)!);
+  const versionCheck = checkVersionTags(targets, digest, (registry) => clients.get(registry)!);
+  versionCheck.catch(() => {});
+  const mayWrite = versionCheck.then(() => {});
   // Signatures first: a consumer that sees the new tag can verify it at once. Stray signatures
   // for a digest whose push then failed name content nobody can fetch, so they grant nothing.
+  if (options.lookasideDir) await versionCheck;
   const lookaside = options.lookasideDir
     ? // Loaded only when asked for: it brings openpgp, a tenth of a second of every push's start.
       await (
@@ -88,6 +92,8 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
     ...(options.mountFrom ? { mountFrom: options.mountFrom } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    mayWrite,
   });
+  const versions = await versionCheck;
   return { ...result, ...(lookaside ? { lookaside } : {}), versions };
 }

@@ -39,6 +39,12 @@ export interface PushImageOptions {
   readonly onProgress?: (event: PushProgress) => void;
   /** Checked before the tags move: once it fires, no tag moves. */
   readonly signal?: AbortSignal;
+  /**
+   * Settles when the push may write (a pre-flight check still running). Reads (HEADs) go ahead
+   * meanwhile; no mount, upload, manifest or tag is sent before it resolves, and if it rejects
+   * the push fails with its error.
+   */
+  readonly mayWrite?: Promise<void>;
 }
 
 export interface PushResult {
@@ -73,10 +79,11 @@ function mountSource(entry: string, registry: string): string | undefined {
 }
 
 /**
- * Three phases, each concurrent across blobs (the client bounds concurrency):
- * ask the registry which blobs it lacks (HEAD, then a mount), hash exactly those, then upload
- * them. A blob the registry already holds is not read at all (an unchanged re-push reads no
- * blob); every blob that will be sent is proven before the first byte of any goes out.
+ * Each blob on its own, all side by side (the client bounds concurrency): is it there (HEAD),
+ * can it be mounted, else upload it. A blob the registry already holds is not read at all (an
+ * unchanged re-push reads no blob). An uploaded blob is hashed as it is sent and committed only
+ * if it matches its digest (blob-upload.ts); one that does not stops the push before any
+ * manifest or tag is written, with the layout's own error when the layout's file is at fault.
  */
 async function pushBlobs(
   client: RegistryClient,
@@ -86,50 +93,52 @@ async function pushBlobs(
   checkBlob: (b: GraphBlob) => Promise<void>,
   counters: Counters,
   progress: (e: PushProgress) => void,
+  mayWrite: Promise<void>,
 ): Promise<void> {
-  // After a failure no new request starts, and each phase waits for those in flight so nothing
-  // keeps running once the push has reported the error.
+  // After a failure no new request starts, and the push waits for those in flight so nothing
+  // keeps running once it has reported the error.
   let failed = false;
-  const each = async <T>(items: readonly GraphBlob[], fn: (b: GraphBlob) => Promise<T>): Promise<T[]> => {
-    const results = await Promise.allSettled(
-      items.map(async (b) => {
-        if (failed) return undefined as T;
-        try {
-          return await fn(b);
-        } catch (e) {
-          failed = true;
-          throw e;
-        }
-      }),
-    );
-    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (rejected) throw rejected.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<T>).value);
-  };
-  const lacking = await each(blobs, async (b) => {
+  const pushOne = async (b: GraphBlob): Promise<void> => {
     if (await client.hasBlob(repository, b.digest)) {
       counters.skipped++;
       progress({ type: 'blob', action: 'skipped', repository, digest: b.digest, size: b.size });
-      return false;
+      return;
     }
+    await mayWrite;
     for (const from of mountFrom) {
-      if (failed) return false;
+      if (failed) return;
       if (await client.mountBlob(repository, from, b.digest)) {
         counters.mounted++;
         progress({ type: 'blob', action: 'mounted', repository, digest: b.digest, size: b.size, from });
-        return false;
+        return;
       }
     }
-    return true;
-  });
-  const toSend = blobs.filter((_, i) => lacking[i]);
-  await each(toSend, checkBlob);
-  await each(toSend, async (b) => {
-    const { bytesSent } = await client.uploadBlob(repository, b.source, b.digest, b.size);
+    if (failed) return;
+    let bytesSent: number;
+    try {
+      ({ bytesSent } = await client.uploadBlob(repository, b.source, b.digest, b.size));
+    } catch (e) {
+      // The bytes did not match: if the layout's file is corrupt, say so (LAYOUT_BLOB_CORRUPT).
+      if (e instanceof RegistryError && e.code === 'BLOB_DIGEST_MISMATCH') await checkBlob(b);
+      throw e;
+    }
     counters.uploaded++;
     counters.bytes += bytesSent;
     progress({ type: 'blob', action: 'uploaded', repository, digest: b.digest, size: b.size });
-  });
+  };
+  const results = await Promise.allSettled(
+    blobs.map(async (b) => {
+      if (failed) return;
+      try {
+        await pushOne(b);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }),
+  );
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 async function putByDigest(client: RegistryClient, repository: string, m: GraphManifest, progress: (e: PushProgress) => void): Promise<void> {
@@ -142,6 +151,9 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const progress = options.onProgress ?? (() => {});
   const clientFor = typeof options.client === 'function' ? options.client : () => options.client as RegistryClient;
   if (targets.length === 0) throw new RegistryError('REFERENCE_INVALID', 'push: no target reference given');
+  const mayWrite = options.mayWrite ?? Promise.resolve();
+  // Rejections are awaited where writes start; until then, not an unhandled one.
+  mayWrite.catch(() => {});
   const graph = await readImageGraph(layoutDir, options.ref, { checkBlobs: false });
   const root = graph.root;
   for (const t of targets) {
@@ -154,9 +166,8 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const repositories = new Map<string, { registry: string; repository: string }>();
   for (const t of targets) repositories.set(`${t.registry}/${t.repository}`, { registry: t.registry, repository: t.repository });
 
-  // Push uploads only what it has hashed: pushBlobs proves every blob the registry lacks
-  // (attachments' too) against its digest before any upload starts, and uploadBlob hashes the
-  // bytes it sends again before it commits.
+  // Push commits only what it has hashed: uploadBlob hashes the bytes it sends (attachments'
+  // blobs too) and sends the committing PUT only when they are the digest.
 
   const counters: Counters = { uploaded: 0, skipped: 0, mounted: 0, bytes: 0 };
   let attachmentsPushed = 0;
@@ -171,11 +182,13 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
       ...(done.get(registry) ?? []),
     ].filter((m, i, all) => m !== repository && all.indexOf(m) === i);
 
-    await pushBlobs(client, repository, graph.blobs, mountFrom, graph.checkBlob, counters, progress);
+    await pushBlobs(client, repository, graph.blobs, mountFrom, graph.checkBlob, counters, progress, mayWrite);
+    // Every blob may have been there already: no manifest either before the go-ahead.
+    await mayWrite;
     for (const m of graph.manifests) await putByDigest(client, repository, m, progress);
 
     if (graph.attachments.length > 0) {
-      await pushBlobs(client, repository, extraBlobs, mountFrom, graph.checkBlob, counters, progress);
+      await pushBlobs(client, repository, extraBlobs, mountFrom, graph.checkBlob, counters, progress, mayWrite);
       for (const a of graph.attachments) {
         await putByDigest(client, repository, a.manifest, progress);
         attachmentsPushed++;

@@ -18,6 +18,8 @@ import { describeRegistryErrors, parseRegistryErrors, resolveLocation } from './
 import { DEFAULT_RETRY, isPermanentNetworkError, isRetryableStatus, networkErrorCode, parseRetryAfter, type RetryPolicy } from './retry.js';
 import { interrupted, retrying, type RetryEvent } from './retrying.js';
 import { discard, readText } from './response-body.js';
+import { fetchIsProxied } from './fetch-route.js';
+import { httpFetch, type HttpFetchInit } from './http-fetch.js';
 import { caDispatcher } from './tls.js';
 
 export interface TransportOptions {
@@ -44,7 +46,11 @@ export interface TransportRequest {
   /** Bearer scopes this request needs. */
   readonly scopes: readonly string[];
   readonly headers?: Record<string, string>;
-  readonly body?: Uint8Array;
+  /**
+   * Bytes, or a maker of a fresh stream for each time the request goes out (a redirect or a
+   * 401 sends it again; a stream can be read only once). A stream goes out chunked, as it is read.
+   */
+  readonly body?: Uint8Array | (() => ReadableStream<Uint8Array>);
   /** Idempotent: transient failures (5xx, 429, resets) are retried here. */
   readonly retry: boolean;
   /** For messages: "HEAD blob sha256:…". */
@@ -81,24 +87,28 @@ export function createTransport(options: TransportOptions): Transport {
   const registry = options.registry;
   const baseUrl = `${options.insecure ? 'http' : 'https'}://${apiHost(registry)}`;
   const origin = new URL(baseUrl).origin;
-  const fetchImpl = options.fetchImpl ?? fetch;
+  // node:http unless a fetch is injected or a proxy routes fetch (http-fetch.ts says why).
+  const viaHttp = () => options.fetchImpl === undefined && !fetchIsProxied();
+  const fetchImpl: typeof fetch = (input, init) => (viaHttp() ? httpFetch(input as URL, init) : (options.fetchImpl ?? fetch)(input, init));
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
-  let fetchInitPromise: Promise<RequestInit> | undefined;
-  /** The TLS dispatcher when a CA is given; read once. */
-  const fetchInit = () =>
-    (fetchInitPromise ??= (async (): Promise<RequestInit> => {
-      if (options.insecure) return {};
-      let ca = options.ca;
-      if (ca === undefined && options.caFile !== undefined) {
-        const file = options.caFile;
-        ca = await readFile(file).catch((cause: unknown) => {
-          throw new RegistryError('REGISTRY_UNREACHABLE', `${file}: cannot read the CA file`, { cause });
-        });
-      }
-      return ca === undefined ? {} : { dispatcher: caDispatcher(ca) };
+  let caPromise: Promise<string | Buffer | undefined> | undefined;
+  let dispatcher: RequestInit['dispatcher'];
+  /** The CA to trust, for node:https or as fetch's TLS dispatcher; read once. */
+  const fetchInit = async (): Promise<HttpFetchInit> => {
+    if (options.insecure) return {};
+    const ca = await (caPromise ??= (async () => {
+      if (options.ca !== undefined || options.caFile === undefined) return options.ca;
+      const file = options.caFile;
+      return readFile(file).catch((cause: unknown) => {
+        throw new RegistryError('REGISTRY_UNREACHABLE', `${file}: cannot read the CA file`, { cause });
+      });
     })());
+    if (ca === undefined) return {};
+    if (viaHttp()) return { ca };
+    return { dispatcher: (dispatcher ??= caDispatcher(ca)) };
+  };
 
   const auth: Authenticator = createAuthenticator({
     registry,
@@ -143,12 +153,12 @@ export function createTransport(options: TransportOptions): Transport {
       if (sent) headers.Authorization = sent;
       const limitMs = req.timeoutMs ?? timeoutMs;
       const signals = [...(req.signal ? [req.signal] : []), ...(limitMs > 0 ? [AbortSignal.timeout(limitMs)] : [])];
-      const init: RequestInit = {
+      const init: HttpFetchInit & { duplex?: 'half' } = {
         ...init0,
         method,
         headers,
         redirect: 'manual',
-        ...(body !== undefined ? { body } : {}),
+        ...(typeof body === 'function' ? { body: body(), duplex: 'half' } : body !== undefined ? { body } : {}),
         ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) } : {}),
       };
       let res: Response;

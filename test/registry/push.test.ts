@@ -8,6 +8,7 @@ import { MediaType } from '../../src/oci/mediatypes.js';
 import type { Index, Manifest } from '../../src/oci/types.js';
 import { createRegistryClient } from '../../src/registry/client.js';
 import type { LocalRegistry } from '../../src/registry/local-registry.js';
+import { publishImage } from '../../src/registry/publish.js';
 import { pushImage, type PushProgress } from '../../src/registry/push.js';
 import { parseReference, referrersTag } from '../../src/oci/reference.js';
 import {
@@ -168,7 +169,7 @@ describe('pushImage', () => {
     expect((JSON.parse(referrers.bytes.toString('utf8')) as Index).manifests).toHaveLength(3);
   });
 
-  it('refuses a layout whose blob was tampered with before uploading anything: LAYOUT_BLOB_CORRUPT, nothing tagged', async () => {
+  it('refuses a layout whose blob was tampered with: LAYOUT_BLOB_CORRUPT, the blob never committed, nothing tagged', async () => {
     const layer = await randomLayer(5000);
     const img = await writeTestImage(join(dir, 'tampered'), { tag: 'x', layers: [layer] });
     const file = (await Layout.open(img.layoutDir)).blobPath(layer.descriptor.digest);
@@ -180,8 +181,32 @@ describe('pushImage', () => {
       code: 'LAYOUT_BLOB_CORRUPT',
     });
     expect(await client().listTags('tampered/x')).toEqual([]);
-    // Proven before the first byte of any blob went out: not even the (intact) config was sent.
-    expect(await client().hasBlob('tampered/x', img.config.digest)).toBe(false);
+    // Hashed before its one PUT: the registry never holds the tampered layer, nor the manifest.
+    expect(await client().hasBlob('tampered/x', layer.descriptor.digest)).toBe(false);
+    expect(await client().findManifest('tampered/x', img.manifest.digest)).toBeUndefined();
+  });
+
+  it('a large blob flipped on disk is streamed unhashed-before, yet never committed: LAYOUT_BLOB_CORRUPT, no tag', async () => {
+    // Above the one-PUT size and in several PATCHes: hashed only as it is sent.
+    const layer = await randomLayer(3 * 1024 * 1024);
+    const img = await writeTestImage(join(dir, 'tampered-large'), { tag: 'x', layers: [layer] });
+    const file = (await Layout.open(img.layoutDir)).blobPath(layer.descriptor.digest);
+    const bytes = await readFile(file);
+    expect(bytes.byteLength).toBeGreaterThan(2 * 1024 * 1024);
+    bytes[bytes.byteLength - 10] = bytes[bytes.byteLength - 10]! ^ 0xff;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, bytes);
+    const target = parseReference(`${registry.host}/tampered/large:1`);
+    const streaming = createRegistryClient({ registry: registry.host, insecure: true, chunkSize: 1024 * 1024 });
+    await expect(pushImage({ layoutDir: img.layoutDir, targets: [target], client: streaming })).rejects.toMatchObject({ code: 'LAYOUT_BLOB_CORRUPT' });
+    expect(await client().listTags('tampered/large')).toEqual([]);
+    expect(await client().hasBlob('tampered/large', layer.descriptor.digest)).toBe(false);
+    expect(await client().findManifest('tampered/large', img.manifest.digest)).toBeUndefined();
+    // The PATCHes did go out; the session was cancelled instead of committed.
+    const log = registry.logLines().join('\n');
+    expect(log).toMatch(/PATCH \/v2\/tampered\/large\/blobs\/uploads\//);
+    expect(log).toMatch(/DELETE \/v2\/tampered\/large\/blobs\/uploads\//);
+    expect(log).not.toContain(`digest=${encodeURIComponent(layer.descriptor.digest)}`);
   });
 
   it('an unchanged re-push reads no blob: one changed on disk since is neither hashed nor sent', async () => {
@@ -200,6 +225,23 @@ describe('pushImage', () => {
     const out = join(dir, 'repush-copy');
     await skopeo(['copy', ...tlsArgs(registry, 'src'), `docker://${registry.host}/repush/x:1`, `oci:${out}:x`]);
     expect((await readFile((await Layout.open(out)).blobPath(layer.descriptor.digest))).equals(layer.bytes)).toBe(true);
+  });
+
+  it('a version tag holding another image refuses the publish: its HEADs may run meanwhile, nothing is written', async () => {
+    const versionTag = '12-20260101.0123456789ab';
+    const first = await writeTestImage(join(dir, 'v-first'), { tag: 'x', layers: [await randomLayer(4000)] });
+    const second = await writeTestImage(join(dir, 'v-second'), { tag: 'x', layers: [await randomLayer(300_000), await randomLayer(4000)] });
+    const target = `${registry.host}/versions/taken:${versionTag}`;
+    await publishImage({ layoutDir: first.layoutDir, targets: [target], env: {}, insecure: true });
+    await expect(
+      publishImage({ layoutDir: second.layoutDir, targets: [target, `${registry.host}/versions/taken:stable`], env: {}, insecure: true }),
+    ).rejects.toMatchObject({
+      code: 'VERSION_TAG_TAKEN',
+    });
+    for (const d of [second.config.digest, ...second.layers.map((l) => l.descriptor.digest), second.manifest.digest]) {
+      expect(await client().hasBlob('versions/taken', d)).toBe(false);
+    }
+    expect(await client().listTags('versions/taken')).toEqual([versionTag]);
   });
 
   it('several tags move together: when the registry refuses one, the tags already moved are put back', async () => {

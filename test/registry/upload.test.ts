@@ -29,7 +29,9 @@ function uploadRegistry(onPatch: (n: number) => Promise<void> = async () => {}):
   const f = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : input);
     const method = init?.method ?? 'GET';
-    const body = init?.body as Uint8Array | undefined;
+    // A streamed body is read to its end, as a registry does, before the answer.
+    const raw = init?.body as Uint8Array | ReadableStream<Uint8Array> | undefined;
+    const body = raw instanceof ReadableStream ? new Uint8Array(await new Response(raw).arrayBuffer()) : raw;
     seen.push({ method, url, bytes: body?.byteLength ?? 0 });
     if (method === 'HEAD') return new Response(null, { status: 404 });
     if (method === 'POST') return new Response(null, { status: 202, headers: { location: '/v2/a/blobs/uploads/s1?state=x' } });
@@ -56,6 +58,8 @@ describe('blob upload', () => {
     const client = createRegistryClient({ registry: 'reg.test', fetchImpl: fetch, chunkSize: chunk });
     const r = await client.uploadBlob('a', { file }, sha256Digest(bytes), bytes.length);
     expect(r.bytesSent).toBe(bytes.length);
+    const patches = seen.filter((s) => s.method === 'PATCH');
+    expect(patches.map((s) => s.bytes)).toEqual([chunk, chunk, chunk, 100]);
     const put = seen.filter((s) => s.method === 'PUT');
     expect(put).toHaveLength(1);
     expect(put[0]!.url.searchParams.get('digest')).toBe(sha256Digest(bytes));

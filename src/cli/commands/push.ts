@@ -12,10 +12,10 @@ export const pushCommand: Command = {
   help: `Usage: imgfactory push <oci-layout> <registry/repo:tag>... [options]
 
 Pushes the image in <oci-layout> to every target: blobs first (skipped when present, mounted
-from another repository when possible, else uploaded after their digest was checked), then the
-manifest, then the signature, SBOM and provenance as OCI artifacts whose subject is the image
-(listed under the referrers fallback tag sha256-<hex>), and the tags last: every tag moves or
-none does. Nothing is tagged if anything fails; Ctrl-C stops the upload and exits 130.
+from another repository when possible, else uploaded, hashed as they are sent and committed
+only if they match their digest), then the manifest, then the signature, SBOM and provenance as
+OCI artifacts whose subject is the image (listed under the referrers fallback tag
+sha256-<hex>), and the tags last: every tag moves or none does. Nothing is tagged if anything fails; Ctrl-C stops the upload and exits 130.
 
 Options:
   --tag <name>           the image's tag inside the layout (when it holds several)
