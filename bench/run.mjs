@@ -341,7 +341,9 @@ if (!only || only === 'update') {
   const cold = cli(['build', join(recipes, 'debian-minimal.ts'), '--out', out, '--work-dir', join(work, 'w')], coldEnv).seconds;
   cli(['build', join(recipes, 'python3.ts'), '--out', out, '--work-dir', join(work, 'w')]);
   cli(['lock', join(recipes, 'debian-minimal.ts'), join(recipes, 'python3.ts'), '--out', out]);
+  // Every recipe the check reads needs a lock; those not built here are locked from the archive.
   cli(['lock', join(recipes, 'static.ts'), '--from-archive']);
+  cli(['lock', join(recipes, 'base.ts'), '--from-archive']);
   cli(['lock', join(recipes, 'debian-trixie-minimal.ts'), '--from-archive']);
   // The proxy answers from this process, so commands that go through it run asynchronously.
   const { spawn } = await import('node:child_process');
