@@ -68,8 +68,11 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
   // check runs side by side with the push's reads (layout, HEADs), which wait for it to write.
   const digest = (await Layout.open(options.layoutDir)).resolve(options.ref).digest;
   const versionCheck = checkVersionTags(targets, digest, (registry) => clients.get(registry)!);
-  versionCheck.catch(() => {});
   const mayWrite = versionCheck.then(() => {});
+  // Both are awaited below; a step that throws first must not leave either as an unhandled
+  // rejection (which would end the process with a stack instead of the one-line error).
+  versionCheck.catch(() => {});
+  mayWrite.catch(() => {});
   // Signatures first: a consumer that sees the new tag can verify it at once. Stray signatures
   // for a digest whose push then failed name content nobody can fetch, so they grant nothing.
   if (options.lookasideDir) await versionCheck;

@@ -1,5 +1,5 @@
 // Push to a real docker-registry (plain HTTP on loopback) and check with skopeo what landed.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Digest } from '../../src/oci/digest.js';
@@ -242,6 +242,23 @@ describe('pushImage', () => {
       expect(await client().hasBlob('versions/taken', d)).toBe(false);
     }
     expect(await client().listTags('versions/taken')).toEqual([versionTag]);
+  });
+
+  it('with a lookaside directory too, a taken version tag is refused before any signature or blob is written', async () => {
+    const versionTag = '12-20260101.0123456789ac';
+    const first = await writeTestImage(join(dir, 'vl-first'), { tag: 'x', layers: [await randomLayer(4000)] });
+    const second = await writeTestImage(join(dir, 'vl-second'), { tag: 'x', layers: [await randomLayer(4000)] });
+    const target = `${registry.host}/versions/taken-lookaside:${versionTag}`;
+    await publishImage({ layoutDir: first.layoutDir, targets: [target], env: {}, insecure: true });
+    const lookasideDir = join(dir, 'vl-lookaside');
+    await expect(publishImage({ layoutDir: second.layoutDir, targets: [target], env: {}, insecure: true, lookasideDir })).rejects.toMatchObject({
+      code: 'VERSION_TAG_TAKEN',
+    });
+    expect(await readdir(lookasideDir).catch(() => [])).toEqual([]);
+    for (const d of [second.config.digest, ...second.layers.map((l) => l.descriptor.digest), second.manifest.digest]) {
+      expect(await client().hasBlob('versions/taken-lookaside', d)).toBe(false);
+    }
+    expect(await client().listTags('versions/taken-lookaside')).toEqual([versionTag]);
   });
 
   it('several tags move together: when the registry refuses one, the tags already moved are put back', async () => {
