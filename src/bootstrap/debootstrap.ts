@@ -1,4 +1,5 @@
 /** Running debootstrap or mmdebstrap. argv builders are pure; runBootstrap does the I/O. */
+import { UsageError } from '../errors.js';
 import { run } from '../exec.js';
 
 export type Bootstrapper = 'debootstrap' | 'mmdebstrap';
@@ -10,10 +11,11 @@ export type Bootstrapper = 'debootstrap' | 'mmdebstrap';
  */
 export const DEFAULT_BOOTSTRAPPER: Bootstrapper = 'mmdebstrap';
 
-/** The name a user typed, checked: `--bootstrapper` on build and on the update commands. */
-export function parseBootstrapper(name: string | undefined): Bootstrapper | undefined {
+/** The name a user typed after `--bootstrapper` (build and the update commands), or the default. */
+export function parseBootstrapper(name: string | undefined): Bootstrapper {
   if (name === undefined) return DEFAULT_BOOTSTRAPPER;
-  return name === 'debootstrap' || name === 'mmdebstrap' ? name : undefined;
+  if (name === 'debootstrap' || name === 'mmdebstrap') return name;
+  throw new UsageError('BAD_OPTION', `--bootstrapper: expected mmdebstrap or debootstrap, got "${name}"`);
 }
 
 export interface BootstrapInput {

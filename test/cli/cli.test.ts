@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -114,5 +114,18 @@ describe('CLI basics', () => {
   it('the installed bin prints its version', async () => {
     const r = await execa('node', [join(REPO_ROOT, 'bin/imgfactory.js'), '--version']);
     expect(r.stdout).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('--bootstrapper', () => {
+  it.each(['check', 'lock'])('%s: an unknown bootstrapper exits 2 with one line before anything is fetched or written', async (command) => {
+    const r = await runCli([command, join(REPO_ROOT, 'recipes/debian-minimal.ts'), '--bootstrapper', 'nope$(touch x)', '--cache-dir', join(dir, 'no-cache')], {
+      cwd: dir,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual(['error: --bootstrapper: expected mmdebstrap or debootstrap, got "nope$(touch x)"']);
+    expect(await readdir(dir)).not.toContain('no-cache');
+    expect(await readdir(join(REPO_ROOT, 'recipes'))).not.toContain('debian-minimal.lock.json');
   });
 });

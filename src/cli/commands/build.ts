@@ -173,9 +173,6 @@ whose lock should not move).`,
       throw new UsageError('NOT_ROOT', 'build needs root (the bootstrapper, chroot and mounts): run it with sudo');
     }
     const bootstrapper = parseBootstrapper(stringOpt(ctx, 'bootstrapper'));
-    if (bootstrapper === undefined) {
-      throw new UsageError('BAD_OPTION', `--bootstrapper: expected mmdebstrap or debootstrap, got "${stringOpt(ctx, 'bootstrapper')}"`);
-    }
     const sde =
       parseSourceDateEpoch(stringOpt(ctx, 'source-date-epoch'), '--source-date-epoch') ?? parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, 'SOURCE_DATE_EPOCH');
     const signing = await signingFromFlags(ctx);

@@ -33,9 +33,6 @@ export async function checkOptionsFromFlags(ctx: CommandContext, onProgress?: (m
     if (v !== undefined && !/^https?:\/\/[^/\s]+/.test(v)) throw new UsageError('BAD_OPTION', `--${flag} must be an http(s) URL`);
   }
   const bootstrapper = parseBootstrapper(stringOpt(ctx, 'bootstrapper'));
-  if (bootstrapper === undefined) {
-    throw new UsageError('BAD_OPTION', `--bootstrapper: expected mmdebstrap or debootstrap, got "${stringOpt(ctx, 'bootstrapper')}"`);
-  }
   const keysDir = stringOpt(ctx, 'keys-dir');
   const cacheDir = stringOpt(ctx, 'cache-dir');
   const mirror = stringOpt(ctx, 'mirror')?.replace(/\/+$/, '');
