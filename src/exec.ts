@@ -61,25 +61,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     all: false,
     detached: options.processGroup ?? false,
   });
-  let stopGroup: (() => void) | undefined;
-  let forceTimer: NodeJS.Timeout | undefined;
-  let killGroup: ((sig: NodeJS.Signals) => void) | undefined;
-  if (options.processGroup && options.signal && child.pid !== undefined) {
-    const pgid = child.pid;
-    killGroup = (sig) => {
-      try {
-        process.kill(-pgid, sig);
-      } catch {
-        // the whole group is gone already
-      }
-    };
-    stopGroup = () => {
-      killGroup!('SIGTERM');
-      forceTimer = setTimeout(() => killGroup!('SIGKILL'), GROUP_GRACE_MS);
-    };
-    if (options.signal.aborted) stopGroup();
-    else options.signal.addEventListener('abort', stopGroup, { once: true });
-  }
+  const group = options.processGroup && options.signal && child.pid !== undefined ? stopGroupOnAbort(child.pid, options.signal) : undefined;
   if (options.onLine) {
     const onLine = options.onLine;
     const relay = (stream: NodeJS.ReadableStream | null) => {
@@ -94,14 +76,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     relay(child.stdout);
     relay(child.stderr);
   }
-  const result = await child.finally(() => {
-    if (stopGroup) options.signal?.removeEventListener('abort', stopGroup);
-    if (forceTimer) {
-      // Stopped: the leader has cleaned up and exited; what is left of its group is a straggler.
-      clearTimeout(forceTimer);
-      killGroup?.('SIGKILL');
-    }
-  });
+  const result = await child.finally(() => group?.leaderExited());
   if (result.failed && (result.exitCode === undefined || !ok.has(result.exitCode))) {
     if ((result as { code?: string }).code === 'ENOENT') {
       throw new ExecError('TOOL_MISSING', `${file} is not installed (apt-get install ${toolPackage(file)})`, {
@@ -119,6 +94,35 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     exitCode: result.exitCode ?? 0,
     stdout: String(result.stdout ?? ''),
     stderr: String(result.stderr ?? ''),
+  };
+}
+
+/**
+ * On `signal`, SIGTERM to the process group `pgid`, SIGKILL after GROUP_GRACE_MS. Once its
+ * leader has exited, what is left of a stopped group is a straggler and is killed at once.
+ */
+function stopGroupOnAbort(pgid: number, signal: AbortSignal): { leaderExited(): void } {
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, sig);
+    } catch {
+      // the whole group is gone already
+    }
+  };
+  let force: NodeJS.Timeout | undefined;
+  const stop = () => {
+    kill('SIGTERM');
+    force = setTimeout(() => kill('SIGKILL'), GROUP_GRACE_MS);
+  };
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
+  return {
+    leaderExited() {
+      signal.removeEventListener('abort', stop);
+      if (force === undefined) return;
+      clearTimeout(force);
+      kill('SIGKILL');
+    },
   };
 }
 
