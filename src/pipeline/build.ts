@@ -248,9 +248,16 @@ async function buildOne(
           message: `${staged.staged} verified .debs (${(staged.stagedBytes / 1e6).toFixed(1)} MB) from the cache${staged.corrupt.length > 0 ? `; ${staged.corrupt.length} corrupt, deleted and downloaded again` : ''}`,
         });
       }
-      // apt in this build reads the verified indexes themselves (no second fetch, no mirror race).
+      // apt in this build reads the verified indexes themselves (no second fetch, no mirror race),
+      // written when first needed: a build whose base layer comes from the cache and that installs
+      // nothing never runs apt.
       const aptListsDir = join(work, `apt-lists-${arch}`);
-      await clock.time('apt-lists', `${arch} lists from the verified indexes`, () => writeAptLists(archive, arch, aptListsDir));
+      let aptListsWritten: Promise<string> | undefined;
+      const aptLists = () =>
+        (aptListsWritten ??= clock.time('apt-lists', `${arch} lists from the verified indexes`, async () => {
+          await writeAptLists(archive, arch, aptListsDir);
+          return aptListsDir;
+        }));
       const parentImage = parent?.images.get(arch);
       if (parent && !parentImage) throw new BuildError('PARENT_NOT_BUILT', `${recipe.name}: the parent ${parent.recipe.name} has no ${arch} image`);
       const built = await buildRootfs({
@@ -262,7 +269,7 @@ async function buildOne(
         securityMirror,
         keyring,
         bootstrapper: options.bootstrapper ?? DEFAULT_BOOTSTRAPPER,
-        aptListsDir,
+        aptLists,
         ...(debCache ? { debCacheDir } : {}),
         sourceDateEpoch,
         parent: parent ? { layoutDir: parent.dir, ref: parent.report.ref } : undefined,

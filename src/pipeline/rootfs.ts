@@ -46,10 +46,11 @@ export interface RootfsInput {
   /** Verified .debs from the package cache (absolute path; see src/archive/deb-cache.ts). */
   readonly debCacheDir?: string;
   /**
-   * apt's lists for this architecture, written from the verified indexes (src/archive/apt-lists.ts):
-   * the bootstrap and every apt step install from them; no apt in the build fetches an index.
+   * The directory of apt's lists for this architecture, written from the verified indexes on the
+   * first call (src/archive/apt-lists.ts): mmdebstrap and every apt step install from them; no apt
+   * in the build fetches an index.
    */
-  readonly aptListsDir: string;
+  readonly aptLists: () => Promise<string>;
   readonly sourceDateEpoch: number;
   /** The parent's image layout and tag: unpacked as the starting tree instead of bootstrapping. */
   readonly parent?: { readonly layoutDir: string; readonly ref: string };
@@ -252,6 +253,8 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     );
     current = await snapshot(root);
   } else {
+    // debootstrap takes no lists (it fetches and checks its own); its upgrade step reads them later.
+    const aptListsDir = input.bootstrapper === 'mmdebstrap' ? await input.aptLists() : undefined;
     await clock.time('bootstrap', `${input.bootstrapper} --variant=${recipe.variant} ${recipe.suite} (${input.arch})`, () =>
       runBootstrap(
         {
@@ -263,7 +266,7 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
           variant: recipe.variant,
           components: recipe.components,
           keyring: input.keyring,
-          aptListsDir: input.aptListsDir,
+          ...(aptListsDir === undefined ? {} : { aptListsDir }),
           ...(input.debCacheDir === undefined ? {} : { debCacheDir: input.debCacheDir }),
           ...(recipe.updates ? { updates: { securityMirror: input.securityMirror } } : {}),
         },
@@ -292,9 +295,10 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
   // (resolved inside the root, so a link there cannot send them elsewhere).
   const seedLists = async () => {
     if (listsSeeded) return;
+    const lists = await input.aptLists();
     const dest = await ensureDirInRoot(root, `${BUILD_APT_DIR}/lists`);
-    for (const name of await readdir(input.aptListsDir)) {
-      if (name.includes('_')) await copyFile(join(input.aptListsDir, name), join(dest, name));
+    for (const name of await readdir(lists)) {
+      if (name.includes('_')) await copyFile(join(lists, name), join(dest, name));
     }
     listsSeeded = true;
   };
