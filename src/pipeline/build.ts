@@ -91,6 +91,14 @@ type ArchiveFor = (
 /** Build a recipe (and, when needed, its `from:` parents first). */
 export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
   const chain = restrictArchitectures(await loadRecipeChain(options.recipeFile, { hostArch: options.hostArch }), options.architectures);
+  // One tarball holds one tree: rather than write one architecture's and say nothing of the rest.
+  const targetArchitectures = chain.at(-1)!.architectures;
+  if (options.rootfsTar !== undefined && targetArchitectures.length > 1) {
+    throw new UsageError(
+      'BAD_OPTION',
+      `--rootfs writes one architecture's root filesystem; ${chain.at(-1)!.name} builds ${targetArchitectures.join(', ')}: add --arch <one of them>`,
+    );
+  }
   // Before anything is fetched or written: every architecture of the chain must run on this host.
   await ensureArchitecturesRunnable([...new Set(chain.flatMap((r) => r.architectures))], options.hostArch, options.binfmtHost);
   const archiveFor = memoizedArchive(options);
@@ -312,7 +320,7 @@ async function buildOne(
         );
       // After the audit: only .debs proven against the verified indexes enter the cache.
       if (debCache) await clock.time('deb-cache-store', undefined, () => debCache.ingest(built.debFiles, archive, options.signal));
-      if (options.rootfsTar && arch === recipe.architectures[0]) {
+      if (options.rootfsTar) {
         await clock.time('rootfs-tar', options.rootfsTar, () =>
           packRootfsTar({ root, snapshot: built.finalSnapshot, sourceDateEpoch, outFile: options.rootfsTar! }),
         );

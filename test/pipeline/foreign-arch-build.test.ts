@@ -50,6 +50,20 @@ describe('a multi-architecture build', () => {
     await expect(buildRecipe(options({ architectures: ['amd64'] }))).rejects.toThrow('the archive must not be asked');
   });
 
+  it('refuses --rootfs for two architectures (one tarball holds one tree) before anything is fetched or written', async () => {
+    const rootfsTar = join(dir, 'rootfs.tar');
+    await expect(buildRecipe(options({ rootfsTar }))).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+      exitStatus: 2,
+      message: expect.stringMatching(/^--rootfs writes one architecture's root filesystem; multi builds amd64, arm64: add --arch/),
+    });
+    expect(await absent(rootfsTar)).toBe(true);
+    expect(await absent(join(dir, 'out'))).toBe(true);
+    expect(await absent(join(dir, 'work'))).toBe(true);
+    // Narrowed to one architecture, --rootfs is fine: the build goes on to the archive.
+    await expect(buildRecipe(options({ rootfsTar, architectures: ['arm64'] }))).rejects.toMatchObject({ code: 'FOREIGN_ARCH_UNSUPPORTED' });
+  });
+
   it('refuses --arch naming an architecture the recipe does not list: BAD_OPTION', async () => {
     await expect(buildRecipe(options({ architectures: ['armhf'] }))).rejects.toMatchObject({
       code: 'BAD_OPTION',
