@@ -105,7 +105,8 @@ Options:
   --source-date-epoch <s>     clamp timestamps (default: $SOURCE_DATE_EPOCH, else the newest
                               verified Release Date)
   --rootfs <file.tar>         also write the flattened root filesystem as a tarball (unsigned;
-                              \`imgfactory export --format rootfs\` writes a signed one)
+                              \`imgfactory export --format rootfs\` writes a signed one); one
+                              architecture's: with a multi-arch recipe, add --arch
   --keys-dir <dir>            pinned archive keys (default: the package's keys/debian)
   --deb-cache-dir <dir>       verified package cache: .debs by the SHA-256 of the signed index,
                               re-hashed before each use (default: $XDG_CACHE_HOME/imgfactory/debs)
