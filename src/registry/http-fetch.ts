@@ -10,7 +10,7 @@
  * reason, and the body is a web ReadableStream (null for HEAD and bodiless statuses).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 
 /** fetch's init, plus the CA to trust instead of the system store (https only). */
@@ -18,7 +18,11 @@ export type HttpFetchInit = RequestInit & { readonly ca?: string | Buffer };
 
 // Keep-alive: HEADs and uploads reuse connections. Idle sockets do not keep the process alive.
 const httpAgent = new HttpAgent({ keepAlive: true });
-const httpsAgent = new HttpsAgent({ keepAlive: true });
+
+// node:https brings TLS with it: loaded when a first https URL needs it, not by every plain-HTTP
+// command's start.
+let https: Promise<{ readonly request: typeof httpRequest; readonly agent: HttpsAgent }> | undefined;
+const loadHttps = () => (https ??= import('node:https').then((m) => ({ request: m.request, agent: new m.Agent({ keepAlive: true }) })));
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
@@ -57,12 +61,13 @@ function responseOf(res: IncomingMessage, method: string): Response {
   return response as unknown as Response;
 }
 
-export function httpFetch(input: string | URL, init: HttpFetchInit = {}): Promise<Response> {
+export async function httpFetch(input: string | URL, init: HttpFetchInit = {}): Promise<Response> {
   const url = new URL(input);
   const method = init.method ?? 'GET';
   const signal = init.signal ?? undefined;
-  const https = url.protocol === 'https:';
-  if (!https && url.protocol !== 'http:') return Promise.reject(new TypeError('fetch failed', { cause: new Error(`unsupported scheme ${url.protocol}`) }));
+  const tls = url.protocol === 'https:';
+  if (!tls && url.protocol !== 'http:') throw new TypeError('fetch failed', { cause: new Error(`unsupported scheme ${url.protocol}`) });
+  const { request, agent } = tls ? await loadHttps() : { request: httpRequest, agent: httpAgent };
   return new Promise<Response>((resolve, reject) => {
     if (signal?.aborted) {
       // As fetch: the signal's reason (an AbortError or TimeoutError DOMException).
@@ -73,8 +78,8 @@ export function httpFetch(input: string | URL, init: HttpFetchInit = {}): Promis
     const options = {
       method,
       headers,
-      agent: https ? httpsAgent : httpAgent,
-      ...(https && init.ca !== undefined ? { ca: init.ca } : {}),
+      agent,
+      ...(tls && init.ca !== undefined ? { ca: init.ca } : {}),
     };
     let settled = false;
     let response: IncomingMessage | undefined;
@@ -90,7 +95,7 @@ export function httpFetch(input: string | URL, init: HttpFetchInit = {}): Promis
       response?.destroy(signal!.reason as Error);
       fail(signal!.reason);
     };
-    const req = (https ? httpsRequest : httpRequest)(url, options, (res) => {
+    const req = request(url, options, (res) => {
       response = res;
       settled = true;
       res.once('close', () => signal?.removeEventListener('abort', onAbort));

@@ -10,7 +10,7 @@ import type { WriteLookasideFromLayoutResult } from './lookaside.js';
 import { pushImage, type PushProgress, type PushResult } from './push.js';
 import { DEFAULT_TAG, parseReference, type ImageReference } from '../oci/reference.js';
 import type { RetryPolicy } from './retry.js';
-import { Layout } from '../oci/layout.js';
+import { readImageGraph } from './image-graph.js';
 import { checkVersionTags, type VersionTagCheck } from './version-guard.js';
 
 export interface PublishImageOptions {
@@ -64,10 +64,12 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
       }),
     );
   }
+  // The layout is read before the first request: its few small reads would otherwise queue
+  // behind the work of starting the first exchange, and the push's HEADs wait for them.
+  const graph = await readImageGraph(options.layoutDir, options.ref, { checkBlobs: false });
   // Version tags are write-once: refused before a single byte (or signature) is written. The
-  // check runs side by side with the push's reads (layout, HEADs), which wait for it to write.
-  const digest = (await Layout.open(options.layoutDir)).resolve(options.ref).digest;
-  const versionCheck = checkVersionTags(targets, digest, (registry) => clients.get(registry)!);
+  // check runs side by side with the push's reads (HEADs), which wait for it to write.
+  const versionCheck = checkVersionTags(targets, graph.root.digest, (registry) => clients.get(registry)!);
   const mayWrite = versionCheck.then(() => {});
   // Both are awaited below; a step that throws first must not leave either as an unhandled
   // rejection (which would end the process with a stack instead of the one-line error).
@@ -96,6 +98,7 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     mayWrite,
+    graph,
   });
   const versions = await versionCheck;
   return { ...result, ...(lookaside ? { lookaside } : {}), versions };

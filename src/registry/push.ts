@@ -10,7 +10,7 @@ import { canonicalJson } from '../oci/json.js';
 import { MediaType } from '../oci/mediatypes.js';
 import type { Digest } from '../oci/digest.js';
 import type { RegistryClient } from './client.js';
-import { attachmentBlobs, readImageGraph, type GraphBlob, type GraphManifest } from './image-graph.js';
+import { attachmentBlobs, readImageGraph, type GraphBlob, type GraphManifest, type ImageGraph } from './image-graph.js';
 import { parseReference, referenceString, referrersTag, withDigest, withTag, type ImageReference } from '../oci/reference.js';
 import { mergeReferrers, parseReferrersIndex, referrerDescriptor } from './referrers.js';
 
@@ -45,6 +45,11 @@ export interface PushImageOptions {
    * the push fails with its error.
    */
   readonly mayWrite?: Promise<void>;
+  /**
+   * The image as the caller already read it from `layoutDir` (publish reads it first, to start
+   * its checks with the digest): not read again.
+   */
+  readonly graph?: ImageGraph;
 }
 
 export interface PushResult {
@@ -154,7 +159,7 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult> 
   const mayWrite = options.mayWrite ?? Promise.resolve();
   // Rejections are awaited where writes start; until then, not an unhandled one.
   mayWrite.catch(() => {});
-  const graph = await readImageGraph(layoutDir, options.ref, { checkBlobs: false });
+  const graph = options.graph ?? (await readImageGraph(layoutDir, options.ref, { checkBlobs: false }));
   const root = graph.root;
   for (const t of targets) {
     if (t.digest !== undefined && t.digest !== root.digest) {
