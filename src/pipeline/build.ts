@@ -15,6 +15,7 @@ import { lookupForArchitecture } from '../archive/archive-lookup.js';
 import { bootstrapEnv, DEFAULT_BOOTSTRAPPER, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { ensureArchitecturesRunnable, type BinfmtHost } from '../bootstrap/foreign-arch.js';
 import { BuildError, UsageError } from '../errors.js';
+import { mirrorUrlProblem } from '../archive/mirror-url.js';
 import { buildImageConfig } from '../image/config.js';
 import { imageAnnotations } from '../image/manifest.js';
 import { writeImage, type PlatformImage } from '../image/write-image.js';
@@ -90,6 +91,14 @@ type ArchiveFor = (
 
 /** Build a recipe (and, when needed, its `from:` parents first). */
 export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
+  // Mirror URLs end up in one-line formats (sources lines, the image's debian.sources): one URL, nothing else.
+  for (const [name, value] of [
+    ['mirror', options.mirror],
+    ['securityMirror', options.securityMirror],
+  ] as const) {
+    const problem = value === undefined ? undefined : mirrorUrlProblem(value);
+    if (problem) throw new UsageError('BAD_OPTION', `build: ${name}: ${problem}`, { details: { option: name } });
+  }
   const chain = restrictArchitectures(await loadRecipeChain(options.recipeFile, { hostArch: options.hostArch }), options.architectures);
   // One tarball holds one tree: rather than write one architecture's and say nothing of the rest.
   const targetArchitectures = chain.at(-1)!.architectures;

@@ -129,3 +129,31 @@ describe('--bootstrapper', () => {
     expect(await readdir(join(REPO_ROOT, 'recipes'))).not.toContain('debian-minimal.lock.json');
   });
 });
+
+describe('--mirror and --security-mirror', () => {
+  // A newline would make the rest a second `deb` line in the sources the bootstrapper and the image trust.
+  const injected = 'http://mirror.invalid/debian\ndeb [trusted=yes] http://evil.invalid/debian bookworm main';
+  it.each([
+    ['build', '--mirror', 'build: --mirror: may not contain whitespace or control characters'],
+    ['check', '--security-mirror', '--security-mirror: may not contain whitespace or control characters'],
+    ['lock', '--mirror', '--mirror: may not contain whitespace or control characters'],
+    ['archive verify', '--mirror', 'archive verify: --mirror: may not contain whitespace or control characters'],
+  ])('%s %s with a second line in it exits 2 with one line naming the flag, before anything is fetched or written', async (command, flag, message) => {
+    const argv = command === 'archive verify' ? ['archive', 'verify', '--suite', 'bookworm'] : [command, join(REPO_ROOT, 'recipes/debian-minimal.ts')];
+    const r = await runCli([...argv, flag, injected, ...(command === 'build' ? ['--out', join(dir, 'no-out')] : ['--cache-dir', join(dir, 'no-cache')])], {
+      cwd: dir,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([`error: ${message}`]);
+    expect(await readdir(dir)).not.toContain('no-cache');
+    expect(await readdir(dir)).not.toContain('no-out');
+    expect(await readdir(join(REPO_ROOT, 'recipes'))).not.toContain('debian-minimal.lock.json');
+  });
+
+  it('refuses a URL that is not http(s)', async () => {
+    const r = await runCli(['check', join(REPO_ROOT, 'recipes/debian-minimal.ts'), '--mirror', 'ftp://mirror.invalid/debian'], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('error: --mirror: expected an http:// or https:// URL');
+  });
+});

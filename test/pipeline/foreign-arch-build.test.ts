@@ -64,6 +64,22 @@ describe('a multi-architecture build', () => {
     await expect(buildRecipe(options({ rootfsTar, architectures: ['arm64'] }))).rejects.toMatchObject({ code: 'FOREIGN_ARCH_UNSUPPORTED' });
   });
 
+  it('refuses a mirror option that is more than one URL before the recipe is even read', async () => {
+    await expect(
+      buildRecipe(
+        options({
+          recipeFile: join(dir, 'absent.ts'),
+          securityMirror: 'http://m.invalid/debian-security\ndeb [trusted=yes] http://evil.invalid/ bookworm main',
+        }),
+      ),
+    ).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+      exitStatus: 2,
+      details: { option: 'securityMirror' },
+    });
+    expect(await absent(join(dir, 'out'))).toBe(true);
+  });
+
   it('refuses --arch naming an architecture the recipe does not list: BAD_OPTION', async () => {
     await expect(buildRecipe(options({ architectures: ['armhf'] }))).rejects.toMatchObject({
       code: 'BAD_OPTION',

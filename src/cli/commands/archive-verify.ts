@@ -9,6 +9,7 @@ import { UsageError } from '../../errors.js';
 import { hostDebianArch } from '../../oci/platform.js';
 import { boolOpt, listOpt, printJson, stringOpt, type Command, type CommandContext, type OptionSpec } from '../command.js';
 import { createProgress } from '../progress.js';
+import { mirrorFlags } from './mirror-flags.js';
 
 /** The options `archive verify` and `audit` share: which archive, which indexes, which keys. */
 export const ARCHIVE_OPTIONS: OptionSpec = {
@@ -59,7 +60,8 @@ export async function verifiedArchiveFromOptions(ctx: CommandContext, command: s
       `${command}: --max-release-age: expected a duration like 30d, 12h, 2w or never, got ${JSON.stringify(maxAgeText.slice(0, 40))}`,
     );
   }
-  const { mirror, securityMirror } = await resolveMirrors(stringOpt(ctx, 'mirror'), stringOpt(ctx, 'security-mirror'), command);
+  const flags = mirrorFlags(ctx, command);
+  const { mirror, securityMirror } = await resolveMirrors(flags.mirror, flags.securityMirror);
   const keysDir = stringOpt(ctx, 'keys-dir');
   const keys = await loadPinnedKeys(keysDir === undefined ? DEFAULT_DEBIAN_KEYS_DIR : resolve(ctx.cwd, keysDir));
   const cacheDirOpt = stringOpt(ctx, 'cache-dir');
@@ -81,13 +83,7 @@ export async function verifiedArchiveFromOptions(ctx: CommandContext, command: s
   });
 }
 
-async function resolveMirrors(mirror: string | undefined, securityMirror: string | undefined, command: string) {
-  for (const [flag, v] of [
-    ['--mirror', mirror],
-    ['--security-mirror', securityMirror],
-  ] as const) {
-    if (v !== undefined && !/^https?:\/\/[^/\s]+/.test(v)) throw new UsageError('BAD_OPTION', `${command}: ${flag} must be an http(s) URL`);
-  }
+async function resolveMirrors(mirror: string | undefined, securityMirror: string | undefined) {
   if (mirror !== undefined) return { mirror: mirror.replace(/\/+$/, ''), securityMirror: securityMirror ?? securitySibling(mirror) };
   const host = await hostArchiveMirrors();
   return { mirror: host.mirror, securityMirror: securityMirror ?? host.securityMirror };

@@ -20,6 +20,7 @@ import { writeBuildLocks } from '../../lock/write-build-locks.js';
 import { ifChanged } from './build-if-changed.js';
 import { publishedVersion } from '../../versions/publish-summary.js';
 import { parseBootstrapper } from '../../bootstrap/debootstrap.js';
+import { mirrorFlags } from './mirror-flags.js';
 
 function debCacheFromFlags(ctx: CommandContext): DebCacheOptions {
   const size = stringOpt(ctx, 'deb-cache-size');
@@ -170,6 +171,8 @@ whose lock should not move).`,
   async run(ctx) {
     // Before the root check: a scheduled job's "nothing changed" needs no privileges.
     if (boolOpt(ctx, 'if-changed') && (await ifChanged(ctx)) === 'up-to-date') return 0;
+    // A flag that is wrong says so with or without privileges.
+    const mirrors = mirrorFlags(ctx, 'build');
     if (process.getuid?.() !== 0) {
       throw new UsageError('NOT_ROOT', 'build needs root (the bootstrapper, chroot and mounts): run it with sudo');
     }
@@ -202,8 +205,7 @@ whose lock should not move).`,
         ...baseCacheFromFlags(ctx),
         hostArch: hostDebianArch(process.arch),
         ...(onlyArchitectures.length > 0 ? { architectures: onlyArchitectures } : {}),
-        mirror: stringOpt(ctx, 'mirror'),
-        securityMirror: stringOpt(ctx, 'security-mirror'),
+        ...mirrors,
         hostMirrors: () => hostArchiveMirrors(),
         sourceDateEpoch: sde,
         bootstrapper,

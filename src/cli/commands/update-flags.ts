@@ -2,12 +2,12 @@
 import { resolve } from 'node:path';
 import { hostArchiveMirrors } from '../../archive/host-mirror.js';
 import { DEFAULT_DEBIAN_KEYS_DIR, loadPinnedKeys } from '../../archive/keyring.js';
-import { UsageError } from '../../errors.js';
 import { hostDebianArch } from '../../oci/platform.js';
 import type { CheckOptions } from '../../update/check.js';
 import { boolOpt, stringOpt, type CommandContext, type OptionSpec } from '../command.js';
 import { defaultCacheDir } from '../cache-dirs.js';
 import { parseBootstrapper } from '../../bootstrap/debootstrap.js';
+import { mirrorFlags } from './mirror-flags.js';
 
 export const UPDATE_OPTIONS: OptionSpec = {
   mirror: { type: 'string' },
@@ -28,15 +28,12 @@ export const UPDATE_OPTIONS_HELP = `  --mirror <url>            Debian mirror (d
                             recipe digest`;
 
 export async function checkOptionsFromFlags(ctx: CommandContext, onProgress?: (m: string) => void): Promise<CheckOptions> {
-  for (const flag of ['mirror', 'security-mirror'] as const) {
-    const v = stringOpt(ctx, flag);
-    if (v !== undefined && !/^https?:\/\/[^/\s]+/.test(v)) throw new UsageError('BAD_OPTION', `--${flag} must be an http(s) URL`);
-  }
+  const flags = mirrorFlags(ctx);
   const bootstrapper = parseBootstrapper(stringOpt(ctx, 'bootstrapper'));
   const keysDir = stringOpt(ctx, 'keys-dir');
   const cacheDir = stringOpt(ctx, 'cache-dir');
-  const mirror = stringOpt(ctx, 'mirror')?.replace(/\/+$/, '');
-  const securityMirror = stringOpt(ctx, 'security-mirror')?.replace(/\/+$/, '');
+  const mirror = flags.mirror?.replace(/\/+$/, '');
+  const securityMirror = flags.securityMirror?.replace(/\/+$/, '');
   return {
     load: { hostArch: hostDebianArch(process.arch), displayBase: ctx.cwd },
     bootstrapper,
