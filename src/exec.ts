@@ -2,6 +2,7 @@
  * The one subprocess runner. argv arrays only (never a re-split command string); failures
  * carry the tail of stderr so a one-line CLI error is still actionable.
  */
+import { spawn } from 'node:child_process';
 import { ExecError, type ExecErrorCode } from './errors.js';
 
 export interface RunOptions {
@@ -78,11 +79,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   }
   const result = await child.finally(() => group?.leaderExited());
   if (result.failed && (result.exitCode === undefined || !ok.has(result.exitCode))) {
-    if ((result as { code?: string }).code === 'ENOENT') {
-      throw new ExecError('TOOL_MISSING', `${file} is not installed (apt-get install ${toolPackage(file)})`, {
-        details: { argv: [...argv] },
-      });
-    }
+    if ((result as { code?: string }).code === 'ENOENT') throw toolMissing(file, argv);
     const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.isCanceled ? 'cancelled' : `exit ${result.exitCode ?? result.signal}`;
     // Some tools (debootstrap) report their errors on stdout.
     const tail = stderrTail(String(result.stderr ?? '')) || stderrTail(String(result.stdout ?? ''));
@@ -95,6 +92,75 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     stdout: String(result.stdout ?? ''),
     stderr: String(result.stderr ?? ''),
   };
+}
+
+/**
+ * Runs `argv` with `input` on its stdin and yields its stdout as Buffers as they arrive, for
+ * output too large to hold whole (a decompressed Packages index). The bytes are passed on
+ * untouched: `run()` decodes stdout as UTF-8, which turns every invalid byte into U+FFFD.
+ *
+ * spawn rather than execa: the stdout Readable read with `for await` gives backpressure (the
+ * tool blocks on a full pipe while the consumer parses) and a plain place, the generator's
+ * `finally`, to kill the child when the consumer stops early. Fails like `run()`: TOOL_MISSING
+ * when the tool is not installed, `failCode` with the tail of stderr when it exits non-zero.
+ */
+export async function* streamStdout(
+  argv: readonly string[],
+  options: { input: Uint8Array; failCode?: ExecErrorCode },
+): AsyncGenerator<Buffer, void, undefined> {
+  const [file, ...args] = argv;
+  if (!file) throw new ExecError('COMMAND_FAILED', 'empty command');
+  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: NodeJS.ErrnoException }>((resolve) => {
+    child.once('error', (error) => resolve({ error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  // Only the tail is ever reported; a tool that writes megabytes of warnings must not grow this.
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-STDERR_KEEP_CHARS);
+  });
+  // A tool that stops reading (xz on corrupt input, a missing tool) closes the pipe under the
+  // write: EPIPE here says nothing its exit status does not say better.
+  child.stdin.on('error', () => {});
+  child.stdin.end(options.input);
+  let done = false;
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
+    const result = await exited;
+    done = true;
+    if ('error' in result) {
+      if (result.error.code === 'ENOENT') throw toolMissing(file, argv);
+      throw new ExecError(options.failCode ?? 'COMMAND_FAILED', `${file} failed (${result.error.message})`, {
+        cause: result.error,
+        details: { argv: [...argv] },
+      });
+    }
+    if (result.code !== 0) {
+      const tail = stderrTail(stderr);
+      throw new ExecError(options.failCode ?? 'COMMAND_FAILED', `${file} failed (exit ${result.code ?? result.signal})${tail ? `: ${tail}` : ''}`, {
+        details: { argv: [...argv], exitCode: result.code, stderrTail: tail },
+      });
+    }
+  } finally {
+    if (!done) {
+      // The consumer stopped early (a parse error mid-stream) or reading failed: nothing will
+      // drain the pipe, so the child would wait on it forever.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+const STDERR_KEEP_CHARS = 16 * 1024;
+
+function toolMissing(file: string, argv: readonly string[]): ExecError {
+  return new ExecError('TOOL_MISSING', `${file} is not installed (apt-get install ${toolPackage(file)})`, {
+    details: { argv: [...argv] },
+  });
 }
 
 /**

@@ -15,9 +15,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ArchiveError } from '../errors.js';
-import { run } from '../exec.js';
 import { readCached } from './content-cache.js';
 import type { VerifiedArchive } from './verified-archive.js';
+import { xzDecompress } from './xz.js';
 
 /** Characters apt's URItoFileName escapes (besides controls, space and non-ASCII bytes). */
 const APT_QUOTED = new Set('\\|{}[]<>"^~_=!@#$%^&*');
@@ -104,13 +104,8 @@ export async function writeAptLists(archive: Pick<VerifiedArchive, 'inReleases' 
         });
       }
       const out = join(dir, f.name);
-      if (f.compression === 'xz') {
-        // xz-utils decompresses in place: `<name>.xz` becomes `<name>`.
-        await writeFile(`${out}.xz`, bytes, { mode: 0o644 });
-        await run(['xz', '--decompress', '--force', `${out}.xz`], { failCode: 'COMMAND_FAILED' });
-        return;
-      }
-      if (f.compression === 'gz') await pipeline(Readable.from([bytes]), createGunzip({ chunkSize: 1 << 20 }), createWriteStream(out, { mode: 0o644 }));
+      if (f.compression === 'xz') await pipeline(Readable.from(xzDecompress(bytes)), createWriteStream(out, { mode: 0o644 }));
+      else if (f.compression === 'gz') await pipeline(Readable.from([bytes]), createGunzip({ chunkSize: 1 << 20 }), createWriteStream(out, { mode: 0o644 }));
       else await writeFile(out, bytes, { mode: 0o644 });
     }),
   );

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ArchiveError, ExecError } from '../errors.js';
-import { run } from '../exec.js';
 import type { VerifiedInRelease } from './package-manifest.js';
 import { buildArchiveLookup, type ArchiveLookup, type ArchivePackage } from './archive-lookup.js';
 import { sha256Hex } from '../oci/digest.js';
@@ -17,6 +16,7 @@ import { verifyInRelease, type VerifiedRelease } from './inrelease.js';
 import { PackagesIndexReader, type PackageEntry } from './packages-index.js';
 import type { PinnedKey } from './pinned-keys.js';
 import type { ReleaseFileEntry } from './release.js';
+import { xzDecompress } from './xz.js';
 
 export interface FetchVerifiedArchiveOptions {
   /** Ctrl-C: stops every download. */
@@ -239,8 +239,9 @@ async function verifiedIndexBytes(url: string, entry: ReleaseFileEntry, cacheDir
 
 /**
  * Decompresses and parses a verified index, checking the decompressed bytes against the
- * Release's uncompressed entry when it has one. A gzip index is parsed as it inflates: a 45 MB
- * Packages file is never in memory whole.
+ * Release's uncompressed entry when it has one. Both gzip and xz indexes are parsed and hashed as
+ * they decompress: a 45 MB Packages file is never in memory whole, and the bytes checked are the
+ * bytes the Release signed, whatever their encoding.
  */
 async function readIndex<Extra extends object>(
   bytes: Uint8Array,
@@ -263,7 +264,7 @@ async function readIndex<Extra extends object>(
       // main thread for the 50 MB main index, and still only one piece held at a time.
       for await (const chunk of Readable.from([bytes]).pipe(createGunzip({ chunkSize: 1 << 20 })) as AsyncIterable<Buffer>) take(chunk);
     } else if (entry.path.endsWith('.xz')) {
-      take(Buffer.from((await run(['xz', '--decompress', '--stdout'], { input: Buffer.from(bytes) })).stdout, 'utf8'));
+      for await (const chunk of xzDecompress(bytes)) take(chunk);
     } else {
       take(bytes);
     }

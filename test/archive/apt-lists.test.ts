@@ -77,7 +77,8 @@ const index = (suite: string, architecture: string, path: string, sha256: string
 });
 
 describe('writeAptLists', () => {
-  const packagesText = 'Package: a\nVersion: 1\n\n';
+  // 0xE9 is not UTF-8: the lists must hold the bytes the Release signed, not a decoding of them.
+  const packagesText = Buffer.from('Package: a\nVersion: 1\nDescription: caf\xe9\n\n', 'latin1');
 
   async function cachedArchive() {
     const cacheDir = join(dir, 'cache');
@@ -87,8 +88,8 @@ describe('writeAptLists', () => {
       return sha256;
     };
     const inRelease = await store(Buffer.from('-----BEGIN PGP SIGNED MESSAGE-----\nSuite: bookworm\n'));
-    const gz = await store(gzipSync(Buffer.from(packagesText)));
-    const xz = await store(execFileSync('xz', ['--stdout'], { input: Buffer.from(packagesText) }));
+    const gz = await store(gzipSync(packagesText));
+    const xz = await store(execFileSync('xz', ['--stdout'], { input: packagesText }));
     const arm = await store(Buffer.from('Package: b\n'));
     return {
       cacheDir,
@@ -114,8 +115,8 @@ describe('writeAptLists', () => {
       'h.invalid_debian_dists_bookworm_main_binary-amd64_Packages',
       'partial',
     ]);
-    expect(await readFile(join(out, 'h.invalid_debian_dists_bookworm_main_binary-amd64_Packages'), 'utf8')).toBe(packagesText);
-    expect(await readFile(join(out, 'h.invalid_debian_dists_bookworm-security_main_binary-amd64_Packages'), 'utf8')).toBe(packagesText);
+    expect(await readFile(join(out, 'h.invalid_debian_dists_bookworm_main_binary-amd64_Packages'))).toEqual(packagesText);
+    expect(await readFile(join(out, 'h.invalid_debian_dists_bookworm-security_main_binary-amd64_Packages'))).toEqual(packagesText);
     // Another architecture's lists never reach this root.
     expect((await writeAptLists(archive, 'arm64', out)).map((f) => f.name)).toEqual([
       'h.invalid_debian_dists_bookworm_InRelease',

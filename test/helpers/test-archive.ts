@@ -36,6 +36,12 @@ export interface TestArchive {
   publish(suite: string, pkgs: readonly TestPackage[], dates?: ReleaseDates): Promise<void>;
   /** Re-sign a suite's Release with new dates (a new InRelease, same indexes). */
   resign(suite: string, dates: ReleaseDates): Promise<void>;
+  /**
+   * Publish `files` (e.g. `{ Packages, 'Packages.xz' }`) as the whole `main/binary-<arch>/` of
+   * `suite`, byte for byte, and sign a Release over them: for indexes apt-ftparchive would not
+   * write (invalid UTF-8, corrupt compression, one compression only).
+   */
+  publishIndexFiles(suite: string, files: Readonly<Record<string, Uint8Array>>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -135,6 +141,13 @@ export async function startTestArchive(dir: string, arch: string): Promise<TestA
       await writeRelease(suite, dates);
     },
     resign: writeRelease,
+    async publishIndexFiles(suite, files) {
+      const index = join(debianRoot, 'dists', suite, 'main', `binary-${arch}`);
+      await rm(index, { recursive: true, force: true });
+      await mkdir(index, { recursive: true });
+      for (const [name, bytes] of Object.entries(files)) await writeFile(join(index, name), bytes);
+      await writeRelease(suite);
+    },
     close: () => new Promise<void>((ok) => server.close(() => ok())),
   };
 }
