@@ -3,11 +3,42 @@
  * message, or read a document with a size cap that holds whether or not Content-Length is sent.
  */
 
+/** Answers up to this size are read to their end by discard(); larger ones are cancelled. */
+const DRAIN_MAX_BYTES = 64 * 1024;
+/** How long discard() waits for a small answer's last byte before it drops the connection. */
+const DRAIN_MAX_MS = 1000;
+
+/**
+ * Be done with an answer whose body nobody needs. A small one (the empty 202 of an upload
+ * step, a JSON error) is read to its end, which hands the kept-alive connection back for the
+ * next request: cancelling drops it, and the next request pays a new connection (a TLS
+ * handshake on https). A body larger than DRAIN_MAX_BYTES, of unknown length, or slower than
+ * DRAIN_MAX_MS is cancelled, so a hostile registry cannot hold the push here.
+ */
 export async function discard(res: Response): Promise<void> {
+  const body = res.body;
+  if (!body) return;
+  const declared = res.headers.get('content-length');
+  if (declared === null || !(Number(declared) <= DRAIN_MAX_BYTES)) {
+    await body.cancel().catch(() => {});
+    return;
+  }
+  const reader = body.getReader();
+  const timer = setTimeout(() => void reader.cancel().catch(() => {}), DRAIN_MAX_MS);
   try {
-    await res.body?.cancel();
+    for (let got = 0; ;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      got += value.byteLength;
+      if (got > DRAIN_MAX_BYTES) {
+        await reader.cancel();
+        return;
+      }
+    }
   } catch {
     // The connection is being dropped anyway.
+  } finally {
+    clearTimeout(timer);
   }
 }
 
