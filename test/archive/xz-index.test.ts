@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejectionOf } from '../helpers/error-code.js';
 import { loadPinnedKeys } from '../../src/archive/keyring.js';
 import type { PinnedKey } from '../../src/archive/pinned-keys.js';
 import { fetchVerifiedArchive, type VerifiedArchive } from '../../src/archive/verified-archive.js';
@@ -59,14 +60,7 @@ function fetchSuite(suite: string): Promise<VerifiedArchive> {
   });
 }
 
-async function archiveError(p: Promise<unknown>): Promise<ArchiveError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ArchiveError);
-  return e as ArchiveError;
-}
+const archiveError = (p: Promise<unknown>): Promise<ArchiveError> => rejectionOf(p, ArchiveError);
 
 describe('an .xz Packages index', () => {
   it('whose content is not valid UTF-8 verifies against the signed uncompressed entry and parses', async () => {

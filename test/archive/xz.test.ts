@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { rejectionOf } from '../helpers/error-code.js';
 import { xzDecompress } from '../../src/archive/xz.js';
 import { ExecError } from '../../src/errors.js';
 import { run, streamStdout } from '../../src/exec.js';
@@ -18,14 +19,7 @@ async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
   return all;
 }
 
-async function failure(p: Promise<unknown>): Promise<ExecError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ExecError);
-  return e as ExecError;
-}
+const failure = (p: Promise<unknown>): Promise<ExecError> => rejectionOf(p, ExecError);
 
 describe('xzDecompress', () => {
   it('gives back multi-MB content byte for byte, in several pieces, invalid UTF-8 included', async () => {
