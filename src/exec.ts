@@ -83,9 +83,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.isCanceled ? 'cancelled' : `exit ${result.exitCode ?? result.signal}`;
     // Some tools (debootstrap) report their errors on stdout.
     const tail = stderrTail(String(result.stderr ?? '')) || stderrTail(String(result.stdout ?? ''));
-    throw new ExecError(options.failCode ?? 'COMMAND_FAILED', `${file} failed (${why})${tail ? `: ${tail}` : ''}`, {
-      details: { argv: [...argv], exitCode: result.exitCode, stderrTail: tail },
-    });
+    throw toolFailed(argv, options.failCode, why, tail, result.exitCode);
   }
   return {
     exitCode: result.exitCode ?? 0,
@@ -137,12 +135,7 @@ export async function* streamStdout(
         details: { argv: [...argv] },
       });
     }
-    if (result.code !== 0) {
-      const tail = stderrTail(stderr);
-      throw new ExecError(options.failCode ?? 'COMMAND_FAILED', `${file} failed (exit ${result.code ?? result.signal})${tail ? `: ${tail}` : ''}`, {
-        details: { argv: [...argv], exitCode: result.code, stderrTail: tail },
-      });
-    }
+    if (result.code !== 0) throw toolFailed(argv, options.failCode, `exit ${result.code ?? result.signal}`, stderrTail(stderr), result.code);
   } finally {
     if (!done) {
       // The consumer stopped early (a parse error mid-stream) or reading failed: nothing will
@@ -156,6 +149,13 @@ export async function* streamStdout(
 }
 
 const STDERR_KEEP_CHARS = 16 * 1024;
+
+/** A tool that ran and failed: one line with why and the tail of what it said. */
+function toolFailed(argv: readonly string[], failCode: ExecErrorCode | undefined, why: string, tail: string, exitCode: number | null | undefined): ExecError {
+  return new ExecError(failCode ?? 'COMMAND_FAILED', `${argv[0]} failed (${why})${tail ? `: ${tail}` : ''}`, {
+    details: { argv: [...argv], exitCode, stderrTail: tail },
+  });
+}
 
 function toolMissing(file: string, argv: readonly string[]): ExecError {
   return new ExecError('TOOL_MISSING', `${file} is not installed (apt-get install ${toolPackage(file)})`, {

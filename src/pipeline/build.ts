@@ -101,11 +101,11 @@ export async function buildRecipe(options: BuildOptions): Promise<BuildResult> {
   }
   const chain = restrictArchitectures(await loadRecipeChain(options.recipeFile, { hostArch: options.hostArch }), options.architectures);
   // One tarball holds one tree: rather than write one architecture's and say nothing of the rest.
-  const targetArchitectures = chain.at(-1)!.architectures;
-  if (options.rootfsTar !== undefined && targetArchitectures.length > 1) {
+  const target = chain.at(-1)!;
+  if (options.rootfsTar !== undefined && target.architectures.length > 1) {
     throw new UsageError(
       'BAD_OPTION',
-      `--rootfs writes one architecture's root filesystem; ${chain.at(-1)!.name} builds ${targetArchitectures.join(', ')}: add --arch <one of them>`,
+      `--rootfs writes one architecture's root filesystem; ${target.name} builds ${target.architectures.join(', ')}: add --arch <one of them>`,
     );
   }
   // Before anything is fetched or written: every architecture of the chain must run on this host.

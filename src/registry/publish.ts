@@ -70,11 +70,9 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
   // Version tags are write-once: refused before a single byte (or signature) is written. The
   // check runs side by side with the push's reads (HEADs), which wait for it to write.
   const versionCheck = checkVersionTags(targets, graph.root.digest, (registry) => clients.get(registry)!);
-  const mayWrite = versionCheck.then(() => {});
-  // Both are awaited below; a step that throws first must not leave either as an unhandled
-  // rejection (which would end the process with a stack instead of the one-line error).
+  // Awaited below; a step that throws first must not leave it as an unhandled rejection (which
+  // would end the process with a stack instead of the one-line error).
   versionCheck.catch(() => {});
-  mayWrite.catch(() => {});
   // Signatures first: a consumer that sees the new tag can verify it at once. Stray signatures
   // for a digest whose push then failed name content nobody can fetch, so they grant nothing.
   if (options.lookasideDir) await versionCheck;
@@ -97,7 +95,7 @@ export async function publishImage(options: PublishImageOptions): Promise<Publis
     ...(options.mountFrom ? { mountFrom: options.mountFrom } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    mayWrite,
+    mayWrite: versionCheck,
     graph,
   });
   const versions = await versionCheck;

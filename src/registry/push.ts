@@ -44,7 +44,7 @@ export interface PushImageOptions {
    * meanwhile; no mount, upload, manifest or tag is sent before it resolves, and if it rejects
    * the push fails with its error.
    */
-  readonly mayWrite?: Promise<void>;
+  readonly mayWrite?: Promise<unknown>;
   /**
    * The image as the caller already read it from `layoutDir` (publish reads it first, to start
    * its checks with the digest): not read again.
@@ -98,7 +98,7 @@ async function pushBlobs(
   checkBlob: (b: GraphBlob) => Promise<void>,
   counters: Counters,
   progress: (e: PushProgress) => void,
-  mayWrite: Promise<void>,
+  mayWrite: Promise<unknown>,
 ): Promise<void> {
   // After a failure no new request starts, and the push waits for those in flight so nothing
   // keeps running once it has reported the error.
