@@ -4,14 +4,14 @@
  * `contents` packs one layer at the end instead, selected from the finished root (contents.ts).
  */
 import { createHash } from 'node:crypto';
-import { copyFile, readFile, readdir, rename } from 'node:fs/promises';
+import { readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot } from '../bootstrap/apply-rules.js';
 import { aptSourcesDeb822, BUILD_APT_DIR, BUILD_DEB_DIR, BUILD_KEYRING, buildAptOptions, IMAGE_KEYRING, POLICY_RC_D } from '../bootstrap/apt-config.js';
 import { withChroot, type Chroot } from '../bootstrap/chroot.js';
 import { bootstrapIncludesUpdates, runBootstrap, type Bootstrapper } from '../bootstrap/debootstrap.js';
 import { diskFullOr } from '../bootstrap/fs-error.js';
-import { ensureDirInRoot, readFileInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
+import { copyIntoRoot, ensureDirInRoot, readFileInRoot, writeFileInRoot } from '../bootstrap/root-path.js';
 import { LAYER_EXCLUDES } from '../bootstrap/rules.js';
 import { downloadedDebs } from '../archive/audit-rootfs.js';
 import { parseDpkgStatus, type DpkgStatusEntry } from '../archive/dpkg-status.js';
@@ -194,6 +194,18 @@ async function reuseBase(input: RootfsInput, key: string, blobFile: string): Pro
   };
 }
 
+/**
+ * In place of `apt-get update`: the verified lists in `listsDir` (src/archive/apt-lists.ts),
+ * copied into the build-only lists directory of `root`. The directory and each file are
+ * resolved inside the root and written as new files: a link already there (left by a parent
+ * image, say) is replaced, never written through.
+ */
+export async function seedAptLists(root: string, listsDir: string): Promise<void> {
+  for (const name of await readdir(listsDir)) {
+    if (name.includes('_')) await copyIntoRoot(root, join(listsDir, name), `${BUILD_APT_DIR}/lists/${name}`, { uid: 0, gid: 0 }, 0o644);
+  }
+}
+
 export async function buildRootfs(input: RootfsInput): Promise<RootfsResult> {
   try {
     return await buildRootfsSteps(input);
@@ -291,15 +303,9 @@ async function buildRootfsSteps(input: RootfsInput): Promise<RootfsResult> {
     if (recipe.slim) await applySlim(root, recipe.slim);
   }
   let listsSeeded = false;
-  // In place of `apt-get update`: the verified lists, copied into the build-only lists directory
-  // (resolved inside the root, so a link there cannot send them elsewhere).
   const seedLists = async () => {
     if (listsSeeded) return;
-    const lists = await input.aptLists();
-    const dest = await ensureDirInRoot(root, `${BUILD_APT_DIR}/lists`);
-    for (const name of await readdir(lists)) {
-      if (name.includes('_')) await copyFile(join(lists, name), join(dest, name));
-    }
+    await seedAptLists(root, await input.aptLists());
     listsSeeded = true;
   };
 

@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addUsers, applySlim, applyStrip, copyRecipeFiles, removePaths, scrubRoot } from '../../src/bootstrap/apply-rules.js';
 import { ensureDirInRoot, resolveInRoot, writeFileInRoot } from '../../src/bootstrap/root-path.js';
 import type { RecipeUser } from '../../src/recipe/types.js';
+import { seedAptLists } from '../../src/pipeline/rootfs.js';
 
 let base: string;
 let root: string;
@@ -166,6 +167,39 @@ describe('the build root is not the host: hostile links', () => {
       expect(await fingerprint(host)).toEqual(before);
     });
   }
+
+  for (const kind of ['abs', 'rel', 'chain'] as const) {
+    it(`apt's verified lists are copied into the root, not through a ${kind} link waiting at a list's name`, async () => {
+      const links = await hostileLinks();
+      const lists = join(base, 'lists');
+      await mkdir(lists);
+      await writeFile(join(lists, 'mirror.invalid_debian_dists_bookworm_InRelease'), 'signed release\n');
+      await writeFile(join(lists, 'mirror.invalid_debian_dists_bookworm_main_binary-amd64_Packages'), 'Package: a\n');
+      // A list's own name as a link to the host's secret.
+      await mkdir(join(root, 'run/imgfactory/lists'), { recursive: true });
+      await symlink(`${links[kind]}/secret`, join(root, 'run/imgfactory/lists/mirror.invalid_debian_dists_bookworm_InRelease'));
+      const before = await fingerprint(host);
+      await seedAptLists(root, lists);
+      expect(await fingerprint(host)).toEqual(before);
+      const seeded = join(root, 'run/imgfactory/lists/mirror.invalid_debian_dists_bookworm_InRelease');
+      expect((await lstat(seeded)).isFile()).toBe(true);
+      expect(await readFile(seeded, 'utf8')).toBe('signed release\n');
+      expect(await readFile(join(root, 'run/imgfactory/lists/mirror.invalid_debian_dists_bookworm_main_binary-amd64_Packages'), 'utf8')).toBe('Package: a\n');
+    });
+  }
+
+  it("apt's verified lists go inside the root when the build-only directory itself is a link to the host", async () => {
+    const links = await hostileLinks();
+    const lists = join(base, 'lists');
+    await mkdir(lists);
+    await writeFile(join(lists, 'mirror.invalid_debian_dists_bookworm_InRelease'), 'signed release\n');
+    await mkdir(join(root, 'run'), { recursive: true });
+    await symlink(links.abs, join(root, 'run/imgfactory'));
+    const before = await fingerprint(host);
+    await seedAptLists(root, lists);
+    expect(await fingerprint(host)).toEqual(before);
+    expect(await readFile(join(root, host.slice(1), 'lists/mirror.invalid_debian_dists_bookworm_InRelease'), 'utf8')).toBe('signed release\n');
+  });
 
   it('a link loop is a typed recipe error, not a hang or a crash', async () => {
     await symlink('/loop/b', join(root, 'loop-a'));
